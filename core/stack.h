@@ -1,0 +1,47 @@
+/* stack.h: one loaded generation of a policy: plugin instances in order,
+ * and the evaluator that runs a request through them. */
+#ifndef MCPAUTH_STACK_H
+#define MCPAUTH_STACK_H
+
+#include <pthread.h>
+
+#include "loader.h"
+
+typedef struct mcpauth_instance {
+    char *label;
+    mcpauth_control control;
+    mcpauth_loaded lib;
+    void *state;
+    int created;
+} mcpauth_instance;
+
+typedef struct mcpauth_stack {
+    mcpauth_instance *e;
+    size_t n;
+    uint64_t max_request_bytes;
+    mcpauth_log_fn log;
+    void *log_arg;
+    /* emit may come from plugin threads (the key store watcher): it holds
+     * this for reading; destruction takes it for writing to shut emits out. */
+    pthread_rwlock_t emit_lock;
+    int closing;
+} mcpauth_stack;
+
+mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
+                                    mcpauth_log_fn log, void *log_arg,
+                                    mcpauth_stack **out, mcpauth_error *err);
+void mcpauth__stack_free(mcpauth_stack *s);
+
+mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req,
+                                    unsigned flags, mcpauth_decision *out,
+                                    mcpauth_trace_entry *trace, size_t cap,
+                                    size_t *ntrace);
+
+/* Deliver an event to every instance's event hook. */
+void mcpauth__stack_emit(mcpauth_stack *s, const mcpauth_event *ev);
+
+/* Fill a deny decision without running anything (no stack, bad request). */
+void mcpauth__decision_fail(mcpauth_decision *out, mcpauth_reason reason,
+                            const char *plugin, const char *message);
+
+#endif

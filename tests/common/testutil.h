@@ -1,0 +1,27 @@
+/* testutil.h: helpers for mcpauth's CUnit suites. */
+#ifndef MCPAUTH_TESTUTIL_H
+#define MCPAUTH_TESTUTIL_H
+
+#include <CUnit/Basic.h>
+#include <stddef.h>
+
+/* A fresh 0700 directory under $TMPDIR (or /tmp); caller frees. */
+char *tu_mkdtemp(void);
+/* Remove a directory tree. */
+void tu_rmtree(const char *dir);
+/* Write text to dir/name (mode 0600), returning the full path (caller frees). */
+char *tu_write(const char *dir, const char *name, const char *text);
+/* Read a whole file into a new NUL-terminated string, or NULL. */
+char *tu_read(const char *path);
+/* Run a shell command, capture stdout+stderr into *out (caller frees);
+ * returns the exit code, or -1 when it did not exit normally. */
+int tu_run(const char *cmd, char **out);
+/* The directory holding the build tree's plugins (MCPAUTH_TEST_PLUGIN_DIR). */
+const char *tu_plugin_dir(void);
+/* asprintf that aborts on failure. */
+char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run the suites registered by `add` and return the process exit code. */
+int tu_main(int (*add)(void));
+
+#endif
