@@ -164,15 +164,15 @@ void mcpauth_notify(mcpauth *a, const char *type, const char *key_id,
 
 size_t mcpauth_stack_size(mcpauth *a)
 {
-    mcpauth_stack *s = mcpauth__rcu_peek(&a->current);
-    return s->n;
+    mcpauth_stack *s = a ? mcpauth__rcu_peek(&a->current) : NULL;
+    return s ? s->n : 0;
 }
 
 mcpauth_status mcpauth_stack_entry(mcpauth *a, size_t i, const char **label,
                                    mcpauth_control *control, const char **so_path)
 {
-    mcpauth_stack *s = mcpauth__rcu_peek(&a->current);
-    if (i >= s->n)
+    mcpauth_stack *s = a ? mcpauth__rcu_peek(&a->current) : NULL;
+    if (!s || i >= s->n)
         return MCPAUTH_ERANGE;
     if (label)
         *label = s->e[i].label;

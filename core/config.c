@@ -360,7 +360,7 @@ static void cfg_raise(const mcpauth_config *c, const char *key, const char *fmt,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     mcpauth__err(d->sink, MCPAUTH_EPOLICY, "%s:%zu:%zu: %s: %s%s%s", d->file,
                  at->line, at->col, d->label ? d->label : "config",
-                 key && at == c ? key : "", key && at == c ? ": " : "", msg);
+                 key ? key : "", key ? ": " : "", msg);
     d->errored = 1;
 }
 

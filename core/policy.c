@@ -127,7 +127,7 @@ static mcpauth_status read_include(policy_reader *r, const mcpauth_config *v)
         st = at_err(r, root, "an included file needs a 'stack' list%s%s", "", "");
         goto out;
     }
-    if (mcpauth__cfg_unread(root, "included policy", r->err)) {
+    if (mcpauth__cfg_unread_shallow(root, "included policy", r->err)) {
         st = MCPAUTH_EPOLICY;
         goto out;
     }

@@ -118,8 +118,13 @@ static mcpauth_status instance_create(mcpauth_stack *s, const mcpauth_policy_spe
     st = in->lib.desc->create(&in->state, &env, es->config);
     mcpauth__cfg_set_error(es->config->doc, NULL, NULL);
     mcpauth__cfg_scratch_free(es->config->doc);
-    if (st == MCPAUTH_OK) {
+    if (st == MCPAUTH_OK)
         in->created = 1;
+    /* A config error the plugin reported but then ignored still fails the
+     * load: the entry would not run as written. */
+    if (st == MCPAUTH_OK && perr.message[0])
+        st = MCPAUTH_EPOLICY;
+    if (st == MCPAUTH_OK) {
         char what[MCPAUTH_LABEL_MAX + 16];
         snprintf(what, sizeof(what), "%s config", in->label);
         if (mcpauth__cfg_unread(es->config, what, err))

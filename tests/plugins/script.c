@@ -25,7 +25,6 @@ typedef struct script {
     char *pid, *pname, *prole, *ptype;
     char **ips, **tools;
     mcpauth_principal p;
-    int released;
 } script;
 
 static char *dup(const char *s) { return s ? strdup(s) : NULL; }
@@ -136,7 +135,17 @@ static mcpauth_status script_create(void **state, const mcpauth_plugin_env *env,
     return MCPAUTH_OK;
 }
 
-static void script_release(void *arg) { ((script *)arg)->released++; }
+static void script_release(void *arg)
+{
+    script *s = arg;
+    if (!s->record)
+        return;
+    FILE *f = fopen(s->record, "a");
+    if (f) {
+        fprintf(f, "release %s\n", s->label);
+        fclose(f);
+    }
+}
 
 static mcpauth_status script_vote(void *state, mcpauth_ctx *ctx, const mcpauth_request *req,
                                   mcpauth_vote_result *out)

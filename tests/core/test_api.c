@@ -1,0 +1,263 @@
+/* test_api.c: the embedding API end to end: observe and events, principal
+ * lifetime, dry runs, limits, misuse, and reloads under concurrent checks. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcpauth/mcpauth.h"
+#include "testutil.h"
+
+static char *dir;
+static const char *sdir;
+
+static int setup(void)
+{
+    dir = tu_mkdtemp();
+    sdir = getenv("MCPAUTH_TEST_SCRIPT_DIR");
+    return sdir ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    tu_rmtree(dir);
+    free(dir);
+    return 0;
+}
+
+static char *entry(const char *label, const char *control, const char *config)
+{
+    return tu_fmt("  - plugin: %s/mcpauth_script.so\n    control: %s\n    name: %s\n"
+                  "    config: %s\n", sdir, control, label, config);
+}
+
+static mcpauth *open_file(const char *name, const char *text)
+{
+    char *p = tu_write(dir, name, text);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    if (mcpauth_open(&a, p, &err) != MCPAUTH_OK)
+        fprintf(stderr, "\n%s\n", err.message);
+    free(p);
+    return a;
+}
+
+static int count_lines(const char *text, const char *line)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, line)); p += strlen(line))
+        n++;
+    return n;
+}
+
+static void test_observe_after_early_stop(void)
+{
+    char *rec = tu_fmt("%s/observe.log", dir);
+    char *cfg1 = tu_fmt("{ vote: deny, reason: ip_denied, record: %s }", rec);
+    char *cfg2 = tu_fmt("{ vote: allow, record: %s, principal: { key_id: k7, role: admin } }", rec);
+    char *e1 = entry("gate", "requisite", cfg1), *e2 = entry("who", "required", cfg2);
+    char *y = tu_fmt("version: 1\nstack:\n%s%s", e1, e2);
+    mcpauth *a = open_file("observe.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    CU_ASSERT_EQUAL(mcpauth_check(a, &req, &d), MCPAUTH_OK);
+    CU_ASSERT_FALSE(d.allowed);
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_IP_DENIED);
+    CU_ASSERT_EQUAL(d.http_status, 403);
+    CU_ASSERT_STRING_EQUAL(d.plugin, "gate");
+    CU_ASSERT_FALSE(d.has_principal); /* "who" never ran */
+    char *log = tu_read(rec);
+    CU_ASSERT_EQUAL(count_lines(log, "event gate policy.loaded\n"), 1);
+    CU_ASSERT_EQUAL(count_lines(log, "observe gate deny ip_denied -\n"), 1);
+    CU_ASSERT_EQUAL(count_lines(log, "observe who deny ip_denied -\n"), 1);
+    free(log);
+    mcpauth_close(a);
+    free(y); free(e1); free(e2); free(cfg1); free(cfg2); free(rec);
+}
+
+static void test_principal_and_release(void)
+{
+    char *rec = tu_fmt("%s/principal.log", dir);
+    char *cfg1 = tu_fmt("{ vote: allow, record: %s, principal: { key_id: k7, key_name: ci, role: admin, key_type: test } }", rec);
+    char *e1 = entry("who", "required", cfg1);
+    char *y = tu_fmt("version: 1\nstack:\n%s", e1);
+    mcpauth *a = open_file("principal.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_TRUE(d.allowed);
+    CU_ASSERT_TRUE(d.has_principal);
+    CU_ASSERT_STRING_EQUAL(d.key_id, "k7");
+    CU_ASSERT_STRING_EQUAL(d.key_name, "ci");
+    CU_ASSERT_STRING_EQUAL(d.role, "admin");
+    CU_ASSERT_STRING_EQUAL(d.key_type, "test");
+    char *log = tu_read(rec);
+    /* observe saw the principal, and it was released after observe. */
+    const char *obs = strstr(log, "observe who allow ok k7\n");
+    const char *rel = strstr(log, "release who\n");
+    CU_ASSERT_PTR_NOT_NULL(obs);
+    CU_ASSERT_PTR_NOT_NULL(rel);
+    CU_ASSERT_TRUE(obs && rel && obs < rel);
+    free(log);
+    /* A dry run observes nothing. */
+    int allowed = 0;
+    CU_ASSERT_EQUAL(mcpauth_permits(a, &req, &allowed), MCPAUTH_OK);
+    CU_ASSERT_TRUE(allowed);
+    log = tu_read(rec);
+    CU_ASSERT_EQUAL(count_lines(log, "observe who"), 1);
+    free(log);
+    mcpauth_close(a);
+    free(y); free(e1); free(cfg1); free(rec);
+}
+
+static void test_limits_and_errors(void)
+{
+    char *e1 = entry("ok", "required", "{ vote: allow }");
+    char *y = tu_fmt("version: 1\nlimits: { max_request_bytes: 1000 }\nstack:\n%s", e1);
+    mcpauth *a = open_file("limits.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    req.bytes = 1000;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_TRUE(d.allowed);
+    req.bytes = 1001;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_FALSE(d.allowed);
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_TOO_LARGE);
+    CU_ASSERT_EQUAL(d.http_status, 413);
+    /* A request struct from an unknown version is refused, not guessed at. */
+    mcpauth_request bad = MCPAUTH_REQUEST_INIT;
+    bad.version = 99;
+    CU_ASSERT_EQUAL(mcpauth_check(a, &bad, &d), MCPAUTH_EINVAL);
+    CU_ASSERT_FALSE(d.allowed);
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_INTERNAL_ERROR);
+    CU_ASSERT_EQUAL(mcpauth_check(a, NULL, &d), MCPAUTH_EINVAL);
+    CU_ASSERT_FALSE(d.allowed);
+    mcpauth_close(a);
+    /* No handle at all: deny, 500. */
+    CU_ASSERT_EQUAL(mcpauth_check(NULL, &req, &d), MCPAUTH_EINVAL);
+    CU_ASSERT_FALSE(d.allowed);
+    CU_ASSERT_EQUAL(d.http_status, 500);
+    mcpauth_close(NULL);
+    free(y); free(e1);
+    /* A plugin error: the check reports it and denies. */
+    e1 = entry("broken", "optional", "{ vote: error }");
+    y = tu_fmt("version: 1\nstack:\n%s", e1);
+    a = open_file("error.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(mcpauth_check(a, &req, &d), MCPAUTH_EPLUGIN);
+    CU_ASSERT_FALSE(d.allowed);
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_INTERNAL_ERROR);
+    CU_ASSERT_STRING_EQUAL(d.plugin, "broken");
+    mcpauth_close(a);
+    free(y); free(e1);
+}
+
+static void test_open_string_and_options(void)
+{
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    CU_ASSERT_EQUAL(mcpauth_open_string(&a, "version: 1\nstack: []\n", &err), MCPAUTH_OK);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_FALSE(d.allowed); /* empty stack fails closed */
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_FORBIDDEN);
+    mcpauth_close(a);
+    CU_ASSERT_EQUAL(mcpauth_open_string(&a, "version: [\n", &err), MCPAUTH_EPOLICY);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "<string>:"));
+    CU_ASSERT_EQUAL(mcpauth_open_ex(&a, "x", "y", NULL, &err), MCPAUTH_EINVAL);
+    CU_ASSERT_EQUAL(mcpauth_open(&a, "/nonexistent/policy.yaml", &err), MCPAUTH_EPOLICY);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "/nonexistent/policy.yaml: cannot read"));
+}
+
+/* ---- reload under load ---- */
+
+typedef struct load_arg {
+    mcpauth *a;
+    atomic_int *stop;
+    long checks, inconsistent;
+} load_arg;
+
+static void *checker(void *p)
+{
+    load_arg *l = p;
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    while (!atomic_load(l->stop)) {
+        mcpauth_check(l->a, &req, &d);
+        int gen_a = d.allowed && !strcmp(d.plugin, "gen-a");
+        int gen_b = !d.allowed && d.reason == MCPAUTH_REASON_FORBIDDEN && !strcmp(d.plugin, "gen-b");
+        if (!gen_a && !gen_b)
+            l->inconsistent++;
+        l->checks++;
+    }
+    return NULL;
+}
+
+static void test_reload_under_load(void)
+{
+    char *rec = tu_fmt("%s/reload.log", dir);
+    char *ca = tu_fmt("{ vote: allow, record: %s }", rec);
+    char *cb = tu_fmt("{ vote: deny, reason: forbidden, record: %s }", rec);
+    char *ea = entry("gen-a", "required", ca), *eb = entry("gen-b", "required", cb);
+    char *ya = tu_fmt("version: 1\nstack:\n%s", ea), *yb = tu_fmt("version: 1\nstack:\n%s", eb);
+    mcpauth *a = open_file("reload.yaml", ya);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    atomic_int stop = 0;
+    load_arg args[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        args[i] = (load_arg){ a, &stop, 0, 0 };
+        pthread_create(&th[i], NULL, checker, &args[i]);
+    }
+    int reloads = 0;
+    for (int i = 0; i < 40; i++) {
+        free(tu_write(dir, "reload.yaml", i % 2 ? ya : yb));
+        mcpauth_error err;
+        reloads += mcpauth_reload(a, &err) == MCPAUTH_OK;
+    }
+    /* A broken policy is refused and the last good one keeps serving. */
+    free(tu_write(dir, "reload.yaml", "version: 1\nstack: [\n"));
+    mcpauth_error err;
+    CU_ASSERT_EQUAL(mcpauth_reload(a, &err), MCPAUTH_EPOLICY);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "reload.yaml:3:1:"));
+    atomic_store(&stop, 1);
+    long checks = 0, bad = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        checks += args[i].checks;
+        bad += args[i].inconsistent;
+    }
+    CU_ASSERT_EQUAL(reloads, 40);
+    CU_ASSERT_TRUE(checks > 0);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* The last successful reload wrote gen-a's policy (i = 39). */
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_TRUE(d.allowed);
+    CU_ASSERT_STRING_EQUAL(d.plugin, "gen-a");
+    char *log = tu_read(rec);
+    CU_ASSERT_EQUAL(count_lines(log, "event gen-a policy.reload_failed\n"), 1);
+    CU_ASSERT_EQUAL(count_lines(log, " policy.loaded\n"), 41);
+    free(log);
+    mcpauth_close(a);
+    free(ya); free(yb); free(ea); free(eb); free(ca); free(cb); free(rec);
+}
+
+static int add(void)
+{
+    CU_pSuite s = CU_add_suite("api", setup, teardown);
+    return !s || !CU_add_test(s, "observe runs for every entry after an early stop", test_observe_after_early_stop) ||
+           !CU_add_test(s, "principal copied into the decision, released after observe", test_principal_and_release) ||
+           !CU_add_test(s, "request size limit, bad requests, plugin errors", test_limits_and_errors) ||
+           !CU_add_test(s, "string policies and open errors", test_open_string_and_options) ||
+           !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
+}
+
+int main(void) { return tu_main(add); }

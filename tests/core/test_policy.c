@@ -1,0 +1,235 @@
+/* test_policy.c: every way a policy can be refused, and the message that
+ * says where (file:line:col) and why. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mcpauth/mcpauth.h"
+#include "testutil.h"
+
+static char *dir;
+static const char *sdir;
+
+static int setup(void)
+{
+    dir = tu_mkdtemp();
+    sdir = getenv("MCPAUTH_TEST_SCRIPT_DIR");
+    return sdir ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    tu_rmtree(dir);
+    free(dir);
+    return 0;
+}
+
+/* Open `text` written as policy.yaml; expect failure whose message
+ * contains each of the NULL-terminated fragments. */
+static void expect_refused(const char *text, const char *const *frags)
+{
+    char *p = tu_write(dir, "policy.yaml", text);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    mcpauth_status st = mcpauth_open(&a, p, &err);
+    CU_ASSERT_NOT_EQUAL(st, MCPAUTH_OK);
+    CU_ASSERT_PTR_NULL(a);
+    for (size_t i = 0; st != MCPAUTH_OK && frags[i]; i++) {
+        int found = strstr(err.message, frags[i]) != NULL;
+        if (!found)
+            fprintf(stderr, "\nmissing '%s' in: %s\n", frags[i], err.message);
+        CU_ASSERT_TRUE(found);
+    }
+    mcpauth_close(a);
+    free(p);
+}
+
+#define REFUSED(text, ...)                                                     \
+    do {                                                                       \
+        const char *const f_[] = { __VA_ARGS__, NULL };                        \
+        expect_refused(text, f_);                                              \
+    } while (0)
+
+static char *script_entry(const char *control, const char *config)
+{
+    return tu_fmt("  - plugin: %s/mcpauth_script.so\n    control: %s\n%s%s%s", sdir, control,
+                  config ? "    config: " : "", config ? config : "", config ? "\n" : "");
+}
+
+static void test_yaml_syntax(void)
+{
+    REFUSED("version: 1\nstack: [\n", "policy.yaml:3:1:", "did not find expected node");
+    REFUSED("version: 1\n  stack: x\n", "policy.yaml:2:", "mapping values");
+    REFUSED("", "policy.yaml:1:1:", "empty");
+    REFUSED("version: 1\nstack: []\nversion: 1\n", "policy.yaml:3:1:", "duplicate key 'version'");
+}
+
+static void test_top_level(void)
+{
+    REFUSED("stack: []\n", "policy.yaml:1:1:", "version: 1");
+    REFUSED("version: 2\nstack: []\n", "policy.yaml:1:10:", "unsupported policy version '2'");
+    REFUSED("version: 1\n", "policy.yaml:1:1:", "needs a 'stack' list");
+    REFUSED("version: 1\nstack: {}\n", "policy.yaml:2:8:", "'stack' must be a list");
+    REFUSED("version: 1\nstak: []\nstack: []\n", "policy.yaml:2:1:", "unknown key 'stak'");
+    REFUSED("version: 1\nlimits: { max_request_bytes: -5 }\nstack: []\n", "policy.yaml:2:30:",
+            "positive integer");
+    REFUSED("version: 1\nlimits: { max_bytes: 5 }\nstack: []\n", "policy.yaml:2:11:",
+            "unknown key 'max_bytes'");
+    REFUSED("version: 1\nplugin_dirs: /x\nstack: []\n", "policy.yaml:2:14:", "must be a list");
+    REFUSED("- a\n- b\n", "policy.yaml:1:1:", "must be a map");
+}
+
+static void test_entries(void)
+{
+    char *e = script_entry("sometimes", "{ vote: allow }");
+    char *y = tu_fmt("version: 1\nstack:\n%s", e);
+    REFUSED(y, "policy.yaml:4:14:", "unknown control flag 'sometimes'");
+    free(y);
+    free(e);
+    REFUSED("version: 1\nstack:\n  - plugin: x\n", "policy.yaml:3:5:", "needs 'control'");
+    REFUSED("version: 1\nstack:\n  - control: required\n", "policy.yaml:3:5:", "needs 'plugin'");
+    REFUSED("version: 1\nstack:\n  - just a string\n", "policy.yaml:3:5:", "must be a map");
+    REFUSED("version: 1\nstack:\n  - plugin: x\n    control: required\n    colour: red\n",
+            "policy.yaml:5:5:", "unknown key 'colour'");
+    REFUSED("version: 1\nstack:\n  - plugin: x\n    include: y.yaml\n    control: required\n",
+            "policy.yaml:3:5:", "not both");
+    REFUSED("version: 1\nstack:\n  - plugin: x\n    control: required\n    config: [1]\n",
+            "policy.yaml:5:13:", "'config' must be a map");
+}
+
+static void test_plugin_not_found(void)
+{
+    char *y = tu_fmt("version: 1\nplugin_dirs: [%s/nowhere]\nstack:\n"
+                     "  - plugin: nosuchplugin\n    control: required\n", dir);
+    char *searched = tu_fmt("%s/nowhere", dir);
+    REFUSED(y, "policy.yaml:4:13:", "plugin 'nosuchplugin': not found",
+            "mcpauth_nosuchplugin.so", searched);
+    free(searched);
+    free(y);
+    REFUSED("version: 1\nstack:\n  - plugin: ./missing.so\n    control: required\n",
+            "policy.yaml:3:13:", "missing.so", "No such file");
+    REFUSED("version: 1\nstack:\n  - plugin: 'bad name!'\n    control: required\n",
+            "policy.yaml:3:13:", "letters, digits");
+}
+
+static void test_plugin_abi_and_entry(void)
+{
+    char *y = tu_fmt("version: 1\nstack:\n  - plugin: %s/mcpauth_badabi.so\n    control: required\n", sdir);
+    REFUSED(y, "policy.yaml:3:13:", "ABI version 42", "rebuild");
+    free(y);
+    y = tu_fmt("version: 1\nstack:\n  - plugin: %s/mcpauth_noentry.so\n    control: required\n", sdir);
+    REFUSED(y, "policy.yaml:3:13:", "does not export mcpauth_plugin_entry");
+    free(y);
+    /* Found by name through plugin_dirs. */
+    y = tu_fmt("version: 1\nplugin_dirs: [%s]\nstack:\n  - plugin: badabi\n    control: required\n", sdir);
+    REFUSED(y, "policy.yaml:4:13:", "ABI version 42");
+    free(y);
+}
+
+static void test_plugin_config_errors(void)
+{
+    char *e = script_entry("required", "{ vote: perhaps }");
+    char *y = tu_fmt("version: 1\nstack:\n%s", e);
+    REFUSED(y, "policy.yaml:5:21:", "vote", "must be allow, deny");
+    free(y);
+    free(e);
+    e = script_entry("required", "{ vote: allow, colour: red }");
+    y = tu_fmt("version: 1\nstack:\n%s", e);
+    REFUSED(y, "policy.yaml:5:28:", "unknown key 'colour'");
+    free(y);
+    free(e);
+    e = script_entry("required", "{ fail_create: \"the moon is full\" }");
+    y = tu_fmt("version: 1\nstack:\n%s", e);
+    REFUSED(y, "policy.yaml:5:", "the moon is full");
+    free(y);
+    free(e);
+    e = script_entry("required", "{ retry_after: soon }");
+    y = tu_fmt("version: 1\nstack:\n%s", e);
+    REFUSED(y, "policy.yaml:5:28:", "must be an integer");
+    free(y);
+    free(e);
+}
+
+static void test_includes(void)
+{
+    char *e = script_entry("required", "{ vote: allow }");
+    char *inc = tu_fmt("stack:\n%s", e);
+    free(tu_write(dir, "inc.yaml", inc));
+    char *p = tu_write(dir, "policy.yaml", "version: 1\nstack:\n  - include: inc.yaml\n");
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    mcpauth_status st = mcpauth_open(&a, p, &err);
+    if (st)
+        fprintf(stderr, "\n%s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(st, MCPAUTH_OK);
+    CU_ASSERT_EQUAL(mcpauth_stack_size(a), 1);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_TRUE(d.allowed);
+    mcpauth_close(a);
+    free(p);
+    free(inc);
+    free(e);
+
+    free(tu_write(dir, "a.yaml", "stack:\n  - include: b.yaml\n"));
+    free(tu_write(dir, "b.yaml", "stack:\n  - include: a.yaml\n"));
+    REFUSED("version: 1\nstack:\n  - include: a.yaml\n", "b.yaml:2:14:", "include cycle");
+    REFUSED("version: 1\nstack:\n  - include: policy.yaml\n", "policy.yaml:3:14:", "include cycle");
+    REFUSED("version: 1\nstack:\n  - include: nothere.yaml\n", "policy.yaml:3:14:", "cannot read");
+    free(tu_write(dir, "c.yaml", "stack: []\nlimits: {}\n"));
+    REFUSED("version: 1\nstack:\n  - include: c.yaml\n", "c.yaml:2:1:", "unknown key 'limits'");
+}
+
+static void test_unsafe_plugin_refused(void)
+{
+    char *sub = tu_fmt("%s/plugins", dir);
+    mkdir(sub, 0700);
+    char *cmd = tu_fmt("cp %s/mcpauth_script.so %s/", sdir, sub);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    char *so = tu_fmt("%s/mcpauth_script.so", sub);
+    chmod(so, 0666);
+    char *y = tu_fmt("version: 1\nplugin_dirs: [plugins]\nstack:\n  - plugin: script\n"
+                     "    control: required\n    config: { vote: allow }\n");
+    REFUSED(y, "policy.yaml:4:13:", "refusing", "0666");
+    chmod(so, 0755);
+    chmod(sub, 0777);
+    REFUSED(y, "refusing", sub, "0777");
+    chmod(sub, 0700);
+    char *p = tu_write(dir, "policy.yaml", y);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
+    mcpauth_close(a);
+    free(p);
+    free(y);
+    free(so);
+    free(cmd);
+    free(sub);
+}
+
+static void test_alias_bomb(void)
+{
+    REFUSED("version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+            "stack: []\n",
+            "policy.yaml:", "too deep or too large");
+}
+
+static int add(void)
+{
+    CU_pSuite s = CU_add_suite("policy", setup, teardown);
+    return !s || !CU_add_test(s, "YAML syntax errors", test_yaml_syntax) ||
+           !CU_add_test(s, "top-level keys", test_top_level) ||
+           !CU_add_test(s, "stack entries", test_entries) ||
+           !CU_add_test(s, "plugin not found lists the search path", test_plugin_not_found) ||
+           !CU_add_test(s, "ABI mismatch and missing entry point", test_plugin_abi_and_entry) ||
+           !CU_add_test(s, "plugin config errors", test_plugin_config_errors) ||
+           !CU_add_test(s, "includes and include cycles", test_includes) ||
+           !CU_add_test(s, "plugins others may write are refused", test_unsafe_plugin_refused) ||
+           !CU_add_test(s, "alias expansion bomb", test_alias_bomb);
+}
+
+int main(void) { return tu_main(add); }
