@@ -1,0 +1,16 @@
+#!/bin/sh
+# make test: every suite in a normal build (each CUnit suite also under
+# valgrind), then again in an AddressSanitizer + UBSan build.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+
+echo "== normal build: all tests, CUnit suites also under valgrind"
+(cd build && ctest --output-on-failure -j "$JOBS")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMCPAUTH_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$JOBS"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure -j "$JOBS" -LE "e2e|install|slow")
