@@ -65,7 +65,7 @@ void mcpauth__svc_log(void *core, mcpauth_log_level level, const char *fmt, ...)
 void mcpauth__stack_emit(mcpauth_stack *s, const mcpauth_event *ev)
 {
     pthread_rwlock_rdlock(&s->emit_lock);
-    for (size_t i = 0; !s->closing && i < s->n; i++) {
+    for (size_t i = 0; s->ready && !s->closing && i < s->n; i++) {
         mcpauth_instance *in = &s->e[i];
         if (in->created && in->lib.desc->event)
             in->lib.desc->event(in->state, ev);
@@ -163,6 +163,11 @@ mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
         mcpauth__stack_free(s);
         return st;
     }
+    /* A plugin thread started by create (the key store watcher) may emit
+     * as soon as the whole stack exists, not before. */
+    pthread_rwlock_wrlock(&s->emit_lock);
+    s->ready = 1;
+    pthread_rwlock_unlock(&s->emit_lock);
     *out = s;
     return MCPAUTH_OK;
 }

@@ -24,7 +24,8 @@ typedef struct mcpauth_stack {
     /* emit may come from plugin threads (the key store watcher): it holds
      * this for reading; destruction takes it for writing to shut emits out. */
     pthread_rwlock_t emit_lock;
-    int closing;
+    int ready;   /* every instance created: emits are delivered */
+    int closing; /* being destroyed: emits are dropped */
 } mcpauth_stack;
 
 mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
