@@ -1,0 +1,170 @@
+/* keyformat.c: see keyformat.h. */
+#include "keyformat.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static const char b62[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* IEEE 802.3 CRC32 (the one zlib and GitHub's token checksum use), four
+ * bits at a time: a 16-entry table is small enough to write down and makes
+ * the check a small part of a verification. */
+static const uint32_t crc_nibble[16] = {
+    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+    0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+    0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
+};
+
+uint32_t mcpauth__crc32(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < len; i++) {
+        crc = crc_nibble[(crc ^ p[i]) & 0xF] ^ (crc >> 4);
+        crc = crc_nibble[(crc ^ (p[i] >> 4)) & 0xF] ^ (crc >> 4);
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+static int is_b62(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+           (c >= 'a' && c <= 'z');
+}
+
+/* The CRC as 6 base62 digits, most significant first (62^6 > 2^32). */
+static void crc_encode(uint32_t crc, char out[MCPAUTH__KEY_CRC_LEN])
+{
+    for (int i = MCPAUTH__KEY_CRC_LEN - 1; i >= 0; i--) {
+        out[i] = b62[crc % 62];
+        crc /= 62;
+    }
+}
+
+int mcpauth__key_prefix_ok(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    if (n == 0 || n > MCPAUTH__KEY_PREFIX_MAX || !(p[0] >= 'a' && p[0] <= 'z'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+unsigned mcpauth__key_type_bit(const char *t, size_t len)
+{
+    if (len == 4 && memcmp(t, "live", 4) == 0)
+        return MCPAUTH_KEY_TYPE_LIVE;
+    if (len == 4 && memcmp(t, "test", 4) == 0)
+        return MCPAUTH_KEY_TYPE_TEST;
+    return 0;
+}
+
+int mcpauth__key_id_ok(const char *id)
+{
+    if (!id)
+        return 0;
+    for (int i = 0; i < MCPAUTH__KEY_ID_LEN; i++)
+        if (!is_b62(id[i]))
+            return 0;
+    return id[MCPAUTH__KEY_ID_LEN] == '\0';
+}
+
+mcpauth__key_fault mcpauth__key_parse(const char *text, mcpauth__key_parts *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
+    if (n == 0)
+        return MCPAUTH__KEY_EMPTY;
+    if (n >= MCPAUTH_KEY_TEXT_MAX)
+        return MCPAUTH__KEY_TOO_LONG;
+    const char *u1 = memchr(text, '_', n);
+    if (!u1 || u1 == text || (size_t)(u1 - text) > MCPAUTH__KEY_PREFIX_MAX)
+        return MCPAUTH__KEY_BAD_PREFIX;
+    for (const char *c = text; c < u1; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) ||
+            (c == text && !(*c >= 'a' && *c <= 'z')))
+            return MCPAUTH__KEY_BAD_PREFIX;
+    const char *t = u1 + 1;
+    const char *u2 = memchr(t, '_', n - (size_t)(t - text));
+    unsigned type = u2 ? mcpauth__key_type_bit(t, (size_t)(u2 - t)) : 0;
+    if (!type)
+        return MCPAUTH__KEY_BAD_TYPE;
+    const char *body = u2 + 1;
+    size_t blen = n - (size_t)(body - text);
+    for (size_t i = 0; i < blen; i++)
+        if (!is_b62(body[i]))
+            return MCPAUTH__KEY_BAD_CHAR;
+    if (blen != MCPAUTH__KEY_BODY_LEN)
+        return MCPAUTH__KEY_BAD_LENGTH;
+    char want[MCPAUTH__KEY_CRC_LEN];
+    size_t covered = n - MCPAUTH__KEY_CRC_LEN;
+    crc_encode(mcpauth__crc32(text, covered), want);
+    if (memcmp(want, text + covered, MCPAUTH__KEY_CRC_LEN) != 0)
+        return MCPAUTH__KEY_BAD_CHECKSUM;
+    out->prefix = text;
+    out->prefix_len = (size_t)(u1 - text);
+    out->type = type;
+    out->id = body;
+    out->len = n;
+    return MCPAUTH__KEY_WELLFORMED;
+}
+
+const char *mcpauth__key_fault_name(mcpauth__key_fault f)
+{
+    switch (f) {
+    case MCPAUTH__KEY_WELLFORMED: return "well-formed";
+    case MCPAUTH__KEY_EMPTY: return "empty key";
+    case MCPAUTH__KEY_TOO_LONG: return "key too long";
+    case MCPAUTH__KEY_BAD_PREFIX: return "malformed key prefix";
+    case MCPAUTH__KEY_BAD_TYPE: return "unknown key type";
+    case MCPAUTH__KEY_BAD_LENGTH: return "key body has the wrong length";
+    case MCPAUTH__KEY_BAD_CHAR: return "key body has a character outside [0-9A-Za-z]";
+    case MCPAUTH__KEY_BAD_CHECKSUM: return "key checksum does not match";
+    }
+    return "malformed key";
+}
+
+/* randombytes_uniform rejects the biased tail, so every character carries
+ * a full log2(62) bits. */
+static void random_b62(char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = b62[randombytes_uniform(62)];
+}
+
+void mcpauth__key_new_id(char *id)
+{
+    random_b62(id, MCPAUTH__KEY_ID_LEN);
+    id[MCPAUTH__KEY_ID_LEN] = '\0';
+}
+
+size_t mcpauth__key_generate(const char *prefix, const char *type,
+                             const char *id, char *out, size_t cap)
+{
+    if (!mcpauth__key_prefix_ok(prefix) || !type ||
+        !mcpauth__key_type_bit(type, strlen(type)) || !mcpauth__key_id_ok(id))
+        return 0;
+    size_t p = strlen(prefix), t = strlen(type);
+    size_t n = p + 1 + t + 1 + MCPAUTH__KEY_BODY_LEN;
+    if (cap < n + 1)
+        return 0;
+    char *w = out;
+    memcpy(w, prefix, p), w += p, *w++ = '_';
+    memcpy(w, type, t), w += t, *w++ = '_';
+    memcpy(w, id, MCPAUTH__KEY_ID_LEN), w += MCPAUTH__KEY_ID_LEN;
+    random_b62(w, MCPAUTH__KEY_SECRET_LEN), w += MCPAUTH__KEY_SECRET_LEN;
+    crc_encode(mcpauth__crc32(out, (size_t)(w - out)), w);
+    w += MCPAUTH__KEY_CRC_LEN;
+    *w = '\0';
+    return n;
+}
+
+void mcpauth__key_hash(const char *text, size_t len,
+                       unsigned char out[MCPAUTH__KEY_HASH_LEN])
+{
+    crypto_generichash(out, MCPAUTH__KEY_HASH_LEN, (const unsigned char *)text,
+                       len, NULL, 0);
+}

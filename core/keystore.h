@@ -1,0 +1,138 @@
+/*
+ * keystore.h: the key store's internals, shared by keystore.c (handle,
+ * verification, watcher), keystore_load.c (YAML to snapshot) and
+ * keystore_write.c (snapshot to YAML, locked read-modify-write).
+ */
+#ifndef MCPAUTH_KEYSTORE_H
+#define MCPAUTH_KEYSTORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "keyformat.h"
+#include "rcu.h"
+#include "util.h"
+
+/* Bump allocator for a snapshot's strings and lists: one free, few mallocs. */
+typedef struct mcpauth__arena_block {
+    struct mcpauth__arena_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} mcpauth__arena_block;
+
+typedef struct mcpauth__arena {
+    mcpauth__arena_block *head;
+} mcpauth__arena;
+
+void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n);
+char *mcpauth__arena_strndup(mcpauth__arena *a, const char *s, size_t n);
+void mcpauth__arena_free(mcpauth__arena *a);
+
+/* What identifies one version of the file: a rename changes the inode. */
+typedef struct mcpauth__file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    mode_t mode;
+    int exists;
+} mcpauth__file_id;
+
+void mcpauth__file_id_of(const struct stat *st, mcpauth__file_id *out);
+int mcpauth__file_id_eq(const mcpauth__file_id *a, const mcpauth__file_id *b);
+
+/* The secret side of one record. */
+typedef struct mcpauth__key_hashes {
+    unsigned char cur[MCPAUTH__KEY_HASH_LEN];
+    unsigned char prev[MCPAUTH__KEY_HASH_LEN];
+    int has_prev;
+} mcpauth__key_hashes;
+
+/* One immutable version of the store. Verifications read it inside an rcu
+ * read section; list/get copies hold a reference. */
+typedef struct mcpauth__snap {
+    atomic_long refs;
+    char *prefix;
+    size_t count, cap;
+    mcpauth_key_info *keys;
+    mcpauth__key_hashes *hashes;
+    mcpauth_principal *principals;
+    uint32_t *table;            /* index+1 of a key, 0 empty; open addressing */
+    size_t mask;
+    unsigned char dummy[MCPAUTH__KEY_HASH_LEN]; /* compared for unknown ids */
+    mcpauth__file_id file;
+    mcpauth__arena arena;
+} mcpauth__snap;
+
+mcpauth__snap *mcpauth__snap_new(const char *prefix);
+void mcpauth__snap_unref(mcpauth__snap *s);
+/* Append a record (strings must already live in s->arena). */
+mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
+                                  const mcpauth__key_hashes *h);
+/* Build the lookup table and principals; fails on a duplicate id (its index
+ * goes to *dup). */
+mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup);
+/* Index of key `id` (NUL-terminated or MCPAUTH__KEY_ID_LEN chars), or -1. */
+long mcpauth__snap_find(const mcpauth__snap *s, const char *id);
+
+/* Parse store text (`name` for messages) into a new snapshot. */
+mcpauth_status mcpauth__store_parse(const char *name, const char *text,
+                                    size_t len, mcpauth__snap **out,
+                                    mcpauth_error *err);
+/* Read, check the permissions of, and parse the file at path. ENOTFOUND
+ * when it does not exist. */
+mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
+                                   mcpauth_error *err);
+
+/* A growable text buffer. */
+typedef struct mcpauth__buf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} mcpauth__buf;
+
+void mcpauth__buf_put(mcpauth__buf *b, const char *s, size_t n);
+void mcpauth__buf_puts(mcpauth__buf *b, const char *s);
+
+/* Serialise snapshot `s` with key `replace` (an index, or s->count to
+ * append) replaced by `rec`/`h` (NULL: leave out nothing). */
+void mcpauth__store_emit(mcpauth__buf *b, const mcpauth__snap *s, size_t replace,
+                         const mcpauth_key_info *rec,
+                         const mcpauth__key_hashes *h);
+
+/* Checks shared by create and update. */
+mcpauth_status mcpauth__key_check_text(const char *what, const char *s,
+                                       int required, mcpauth_error *err);
+mcpauth_status mcpauth__key_check_list(const char *what,
+                                       const char *const *list, int cidr,
+                                       mcpauth_error *err);
+
+/* A verification's read section, handed back through the verdict's
+ * release callback; one per rcu slot and phase, so no allocation. */
+typedef struct mcpauth__store_hold {
+    struct mcpauth_store *store;
+    mcpauth_rcu_ticket ticket;
+} mcpauth__store_hold;
+
+struct mcpauth_store {
+    char *path, *lock_path, *dir, *prefix;
+    mcpauth_store_options opts;
+    mcpauth_rcu rcu;                 /* the current mcpauth__snap */
+    pthread_mutex_t reload_mu;       /* serialises loads and installs */
+    mcpauth__file_id tried;          /* the last version a reload read */
+    mcpauth_error tried_err;         /* ...and why it failed, if it did */
+    int watching;
+    int wake[2];
+    pthread_t thread;
+    mcpauth__store_hold holds[2 * MCPAUTH_RCU_SLOTS];
+};
+
+/* Swap in `next` (taking the reference) and report what changed to
+ * on_change. Call with reload_mu held. */
+void mcpauth__store_install(mcpauth_store *s, mcpauth__snap *next);
+
+/* A self-contained copy of k (one block, freed by mcpauth_key_info_free). */
+mcpauth_key_info *mcpauth__key_info_dup(const mcpauth_key_info *k);
+
+#endif

@@ -1,0 +1,645 @@
+/*
+ * keystore_load.c: the store file into an immutable snapshot.
+ *
+ * Loading is on the reload path of every running server, and a store may
+ * hold 100,000 keys, so this walks libyaml's event stream directly (no
+ * document tree), copies each string once into an arena and builds an
+ * open-addressing table keyed by id at the end.
+ */
+#include "keystore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+/* ---- arena -------------------------------------------------------------- */
+
+void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    mcpauth__arena_block *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+char *mcpauth__arena_strndup(mcpauth__arena *a, const char *s, size_t n)
+{
+    char *p = mcpauth__arena_alloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+void mcpauth__arena_free(mcpauth__arena *a)
+{
+    while (a->head) {
+        mcpauth__arena_block *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+}
+
+/* ---- file identity ------------------------------------------------------ */
+
+void mcpauth__file_id_of(const struct stat *st, mcpauth__file_id *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->dev = st->st_dev;
+    out->ino = st->st_ino;
+    out->size = st->st_size;
+    out->mtime = st->st_mtim;
+    out->ctime = st->st_ctim;
+    out->mode = st->st_mode;
+    out->exists = 1;
+}
+
+int mcpauth__file_id_eq(const mcpauth__file_id *a, const mcpauth__file_id *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mode == b->mode &&
+           a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec &&
+           a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+mcpauth__snap *mcpauth__snap_new(const char *prefix)
+{
+    mcpauth__snap *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    atomic_init(&s->refs, 1);
+    s->prefix = mcpauth__arena_strndup(&s->arena, prefix, strlen(prefix));
+    randombytes_buf(s->dummy, sizeof(s->dummy));
+    if (!s->prefix) {
+        mcpauth__snap_unref(s);
+        return NULL;
+    }
+    return s;
+}
+
+void mcpauth__snap_unref(mcpauth__snap *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    if (s->hashes)
+        sodium_memzero(s->hashes, s->cap * sizeof(*s->hashes));
+    free(s->keys);
+    free(s->hashes);
+    free(s->principals);
+    free(s->table);
+    mcpauth__arena_free(&s->arena);
+    free(s);
+}
+
+mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
+                                  const mcpauth__key_hashes *h)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        mcpauth_key_info *nk = realloc(s->keys, cap * sizeof(*nk));
+        if (nk)
+            s->keys = nk;
+        mcpauth__key_hashes *nh = malloc(cap * sizeof(*nh));
+        if (!nk || !nh) {
+            free(nh);
+            return MCPAUTH_ENOMEM;
+        }
+        /* Copied by hand rather than realloc'ed so the old block can be
+         * wiped: it holds hashes. */
+        if (s->hashes) {
+            memcpy(nh, s->hashes, s->count * sizeof(*nh));
+            sodium_memzero(s->hashes, s->cap * sizeof(*nh));
+            free(s->hashes);
+        }
+        s->hashes = nh;
+        s->cap = cap;
+    }
+    s->keys[s->count] = *k;
+    s->hashes[s->count] = *h;
+    s->count++;
+    return MCPAUTH_OK;
+}
+
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < MCPAUTH__KEY_ID_LEN; i++)
+        h = (h ^ (unsigned char)id[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+long mcpauth__snap_find(const mcpauth__snap *s, const char *id)
+{
+    if (!s->table)
+        return -1;
+    for (size_t i = id_hash(id) & s->mask;; i = (i + 1) & s->mask) {
+        uint32_t v = s->table[i];
+        if (v == 0)
+            return -1;
+        if (memcmp(s->keys[v - 1].id, id, MCPAUTH__KEY_ID_LEN) == 0)
+            return (long)(v - 1);
+    }
+}
+
+mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup)
+{
+    size_t cap = 16;
+    while (cap < s->count * 2)
+        cap *= 2;
+    s->table = calloc(cap, sizeof(*s->table));
+    s->principals = calloc(s->count ? s->count : 1, sizeof(*s->principals));
+    if (!s->table || !s->principals)
+        return MCPAUTH_ENOMEM;
+    s->mask = cap - 1;
+    for (size_t k = 0; k < s->count; k++) {
+        const mcpauth_key_info *ki = &s->keys[k];
+        size_t i = id_hash(ki->id) & s->mask;
+        for (; s->table[i]; i = (i + 1) & s->mask)
+            if (memcmp(s->keys[s->table[i] - 1].id, ki->id,
+                       MCPAUTH__KEY_ID_LEN) == 0) {
+                *dup = k;
+                return MCPAUTH_EEXIST;
+            }
+        s->table[i] = (uint32_t)(k + 1);
+        mcpauth_principal *p = &s->principals[k];
+        p->key_id = ki->id;
+        p->key_name = ki->name;
+        p->role = ki->role;
+        p->key_type = ki->type;
+        p->allowed_ips = ki->allowed_ips;
+        p->allowed_tools = ki->allowed_tools;
+    }
+    return MCPAUTH_OK;
+}
+
+/* ---- parser ------------------------------------------------------------- */
+
+typedef struct kparser {
+    yaml_parser_t yp;
+    yaml_event_t ev;
+    int have_ev;
+    const char *name;
+    mcpauth_error *err;
+    mcpauth__snap *snap;
+    const char **tmp;          /* a list being collected */
+    size_t ntmp, captmp;
+    yaml_mark_t *marks;        /* where each record starts, for messages */
+    size_t capmarks;
+} kparser;
+
+static mcpauth_status p_fail(kparser *p, const yaml_mark_t *m, const char *fmt,
+                             const char *arg)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+    return mcpauth__err(p->err, MCPAUTH_ECORRUPT, "%s:%zu:%zu: %s", p->name,
+                        m->line + 1, m->column + 1, msg);
+}
+
+static mcpauth_status p_next(kparser *p)
+{
+    if (p->have_ev)
+        yaml_event_delete(&p->ev);
+    p->have_ev = 0;
+    if (!yaml_parser_parse(&p->yp, &p->ev)) {
+        const yaml_mark_t *m = &p->yp.problem_mark;
+        return p_fail(p, m, "%s", p->yp.problem ? p->yp.problem : "YAML error");
+    }
+    p->have_ev = 1;
+    if (p->ev.type == YAML_ALIAS_EVENT)
+        return p_fail(p, &p->ev.start_mark, "aliases are not allowed here%s", "");
+    return MCPAUTH_OK;
+}
+
+static mcpauth_status p_expect(kparser *p, yaml_event_type_t t, const char *what)
+{
+    mcpauth_status st = p_next(p);
+    if (st == MCPAUTH_OK && p->ev.type != t)
+        st = p_fail(p, &p->ev.start_mark, "expected %s", what);
+    return st;
+}
+
+static const char *sval(const kparser *p)
+{
+    return (const char *)p->ev.data.scalar.value;
+}
+
+static int s_is_null(const kparser *p)
+{
+    if (p->ev.type != YAML_SCALAR_EVENT ||
+        p->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    const char *v = sval(p);
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null");
+}
+
+/* The next event as a scalar string copied into the arena (NULL allowed
+ * when `nullable` and the value is null). */
+static mcpauth_status p_string(kparser *p, int nullable, const char **out)
+{
+    mcpauth_status st = p_next(p);
+    if (st != MCPAUTH_OK)
+        return st;
+    if (p->ev.type != YAML_SCALAR_EVENT)
+        return p_fail(p, &p->ev.start_mark, "expected a string%s", "");
+    if (nullable && s_is_null(p)) {
+        *out = NULL;
+        return MCPAUTH_OK;
+    }
+    *out = mcpauth__arena_strndup(&p->snap->arena, sval(p), p->ev.data.scalar.length);
+    return *out ? MCPAUTH_OK : mcpauth__err(p->err, MCPAUTH_ENOMEM, "out of memory");
+}
+
+static mcpauth_status p_time(kparser *p, int nullable, int64_t *out)
+{
+    mcpauth_status st = p_next(p);
+    if (st != MCPAUTH_OK)
+        return st;
+    if (nullable && s_is_null(p)) {
+        *out = 0;
+        return MCPAUTH_OK;
+    }
+    if (p->ev.type != YAML_SCALAR_EVENT ||
+        mcpauth_parse_time_ms(sval(p), out) != MCPAUTH_OK)
+        return p_fail(p, &p->ev.start_mark, "expected an RFC 3339 time%s", "");
+    return MCPAUTH_OK;
+}
+
+static mcpauth_status p_hash(kparser *p, unsigned char out[MCPAUTH__KEY_HASH_LEN])
+{
+    mcpauth_status st = p_next(p);
+    if (st != MCPAUTH_OK)
+        return st;
+    size_t bin = 0;
+    if (p->ev.type != YAML_SCALAR_EVENT ||
+        p->ev.data.scalar.length != 2 * MCPAUTH__KEY_HASH_LEN ||
+        sodium_hex2bin(out, MCPAUTH__KEY_HASH_LEN, sval(p),
+                       2 * MCPAUTH__KEY_HASH_LEN, NULL, &bin, NULL) != 0 ||
+        bin != MCPAUTH__KEY_HASH_LEN)
+        return p_fail(p, &p->ev.start_mark,
+                      "expected a hash of 64 hexadecimal digits%s", "");
+    return MCPAUTH_OK;
+}
+
+/* A list of strings into a NULL-terminated arena array; empty or null is
+ * NULL (no list). */
+static mcpauth_status p_list(kparser *p, const char *const **out)
+{
+    mcpauth_status st = p_next(p);
+    *out = NULL;
+    if (st != MCPAUTH_OK || s_is_null(p))
+        return st;
+    if (p->ev.type != YAML_SEQUENCE_START_EVENT)
+        return p_fail(p, &p->ev.start_mark, "expected a list of strings%s", "");
+    p->ntmp = 0;
+    for (;;) {
+        if ((st = p_next(p)) != MCPAUTH_OK)
+            return st;
+        if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+            break;
+        if (p->ev.type != YAML_SCALAR_EVENT || !p->ev.data.scalar.length)
+            return p_fail(p, &p->ev.start_mark, "expected a non-empty string%s", "");
+        if (p->ntmp + 1 >= p->captmp) {
+            size_t cap = p->captmp ? p->captmp * 2 : 16;
+            const char **n = realloc(p->tmp, cap * sizeof(*n));
+            if (!n)
+                return mcpauth__err(p->err, MCPAUTH_ENOMEM, "out of memory");
+            p->tmp = n;
+            p->captmp = cap;
+        }
+        p->tmp[p->ntmp] = mcpauth__arena_strndup(&p->snap->arena, sval(p),
+                                                 p->ev.data.scalar.length);
+        if (!p->tmp[p->ntmp++])
+            return mcpauth__err(p->err, MCPAUTH_ENOMEM, "out of memory");
+    }
+    if (p->ntmp == 0)
+        return MCPAUTH_OK;
+    const char **arr = mcpauth__arena_alloc(&p->snap->arena,
+                                            (p->ntmp + 1) * sizeof(*arr));
+    if (!arr)
+        return mcpauth__err(p->err, MCPAUTH_ENOMEM, "out of memory");
+    memcpy(arr, p->tmp, p->ntmp * sizeof(*arr));
+    arr[p->ntmp] = NULL;
+    *out = arr;
+    return MCPAUTH_OK;
+}
+
+enum {
+    F_ID = 1 << 0, F_NAME = 1 << 1, F_ROLE = 1 << 2, F_TYPE = 1 << 3,
+    F_CREATED = 1 << 4, F_EXPIRES = 1 << 5, F_REVOKED = 1 << 6,
+    F_IPS = 1 << 7, F_TOOLS = 1 << 8, F_HASH = 1 << 9, F_PREV = 1 << 10,
+    F_GRACE = 1 << 11
+};
+
+static const struct { const char *name; unsigned bit; } record_fields[] = {
+    { "id", F_ID }, { "name", F_NAME }, { "role", F_ROLE }, { "type", F_TYPE },
+    { "created", F_CREATED }, { "expires", F_EXPIRES }, { "revoked", F_REVOKED },
+    { "allowed_ips", F_IPS }, { "allowed_tools", F_TOOLS }, { "hash", F_HASH },
+    { "previous_hash", F_PREV }, { "grace_until", F_GRACE },
+};
+
+static unsigned field_bit(const char *name)
+{
+    for (size_t i = 0; i < sizeof(record_fields) / sizeof(record_fields[0]); i++)
+        if (!strcmp(record_fields[i].name, name))
+            return record_fields[i].bit;
+    return 0;
+}
+
+/* One field's value, after its key. */
+static mcpauth_status p_field(kparser *p, unsigned bit, mcpauth_key_info *k,
+                              mcpauth__key_hashes *h)
+{
+    const char *type = NULL;
+    mcpauth_status st;
+    switch (bit) {
+    case F_ID:
+        if ((st = p_string(p, 0, &k->id)) == MCPAUTH_OK && !mcpauth__key_id_ok(k->id))
+            st = p_fail(p, &p->ev.start_mark,
+                        "a key id is 12 characters of [0-9A-Za-z]%s", "");
+        return st;
+    case F_NAME:
+        if ((st = p_string(p, 0, &k->name)) == MCPAUTH_OK && !*k->name)
+            st = p_fail(p, &p->ev.start_mark, "a key name may not be empty%s", "");
+        return st;
+    case F_ROLE: return p_string(p, 1, &k->role);
+    case F_TYPE:
+        if ((st = p_string(p, 0, &type)) != MCPAUTH_OK)
+            return st;
+        k->type = !strcmp(type, "live") ? "live" : !strcmp(type, "test") ? "test" : NULL;
+        return k->type ? MCPAUTH_OK
+                       : p_fail(p, &p->ev.start_mark,
+                                "unknown key type '%s' (live or test)", type);
+    case F_CREATED: return p_time(p, 0, &k->created_ms);
+    case F_EXPIRES: return p_time(p, 1, &k->expires_ms);
+    case F_REVOKED: return p_time(p, 1, &k->revoked_ms);
+    case F_GRACE: return p_time(p, 1, &k->grace_until_ms);
+    case F_IPS: return p_list(p, &k->allowed_ips);
+    case F_TOOLS: return p_list(p, &k->allowed_tools);
+    case F_HASH: return p_hash(p, h->cur);
+    default:
+        h->has_prev = 1;
+        return p_hash(p, h->prev);
+    }
+}
+
+static mcpauth_status p_record(kparser *p)
+{
+    yaml_mark_t start = p->ev.start_mark;
+    mcpauth_key_info k;
+    mcpauth__key_hashes h;
+    memset(&k, 0, sizeof(k));
+    memset(&h, 0, sizeof(h));
+    unsigned seen = 0;
+    mcpauth_status st;
+    char key[32];
+    for (;;) {
+        if ((st = p_next(p)) != MCPAUTH_OK)
+            return st;
+        if (p->ev.type == YAML_MAPPING_END_EVENT)
+            break;
+        if (p->ev.type != YAML_SCALAR_EVENT)
+            return p_fail(p, &p->ev.start_mark, "expected a field name%s", "");
+        mcpauth__strlcpy(key, sval(p), sizeof(key));
+        unsigned bit = field_bit(sval(p));
+        if (!bit)
+            return p_fail(p, &p->ev.start_mark, "unknown field '%s' in a key record",
+                          sval(p));
+        if (seen & bit)
+            return p_fail(p, &p->ev.start_mark, "field '%s' appears twice", key);
+        seen |= bit;
+        if ((st = p_field(p, bit, &k, &h)) != MCPAUTH_OK)
+            return st;
+    }
+    static const unsigned need = F_ID | F_NAME | F_TYPE | F_CREATED | F_HASH;
+    if ((seen & need) != need)
+        return p_fail(p, &start,
+                      "a key record needs id, name, type, created and hash%s", "");
+    if (!!(seen & F_PREV) != !!(k.grace_until_ms))
+        return p_fail(p, &start,
+                      "previous_hash and grace_until go together%s", "");
+    if (p->snap->count == p->capmarks) {
+        size_t cap = p->capmarks ? p->capmarks * 2 : 64;
+        yaml_mark_t *m = realloc(p->marks, cap * sizeof(*m));
+        if (!m)
+            return mcpauth__err(p->err, MCPAUTH_ENOMEM, "out of memory");
+        p->marks = m;
+        p->capmarks = cap;
+    }
+    p->marks[p->snap->count] = start;
+    st = mcpauth__snap_push(p->snap, &k, &h);
+    sodium_memzero(&h, sizeof(h));
+    return st == MCPAUTH_OK ? st : mcpauth__err(p->err, st, "out of memory");
+}
+
+static mcpauth_status p_keys(kparser *p)
+{
+    mcpauth_status st = p_next(p);
+    if (st != MCPAUTH_OK || s_is_null(p))
+        return st;
+    if (p->ev.type != YAML_SEQUENCE_START_EVENT)
+        return p_fail(p, &p->ev.start_mark, "'keys' must be a list of key records%s", "");
+    for (;;) {
+        if ((st = p_next(p)) != MCPAUTH_OK)
+            return st;
+        if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+            return MCPAUTH_OK;
+        if (p->ev.type != YAML_MAPPING_START_EVENT)
+            return p_fail(p, &p->ev.start_mark, "expected a key record (a mapping)%s", "");
+        if ((st = p_record(p)) != MCPAUTH_OK)
+            return st;
+    }
+}
+
+static mcpauth_status p_top_entry(kparser *p, const char *key)
+{
+    const char *v = NULL;
+    mcpauth_status st;
+    if (!strcmp(key, "keys"))
+        return p_keys(p);
+    if (!strcmp(key, "version")) {
+        if ((st = p_string(p, 0, &v)) == MCPAUTH_OK && strcmp(v, "1") != 0)
+            st = p_fail(p, &p->ev.start_mark,
+                        "unsupported store version '%s' (this mcpauth reads 1)", v);
+        return st;
+    }
+    if (!strcmp(key, "prefix")) {
+        if ((st = p_string(p, 0, &v)) == MCPAUTH_OK && !mcpauth__key_prefix_ok(v))
+            st = p_fail(p, &p->ev.start_mark,
+                        "bad key prefix '%s' (1-16 of [a-z0-9], a letter first)", v);
+        if (st == MCPAUTH_OK)
+            p->snap->prefix = (char *)v;
+        return st;
+    }
+    return p_fail(p, &p->ev.start_mark, "unknown key '%s' in a key store", key);
+}
+
+static mcpauth_status p_document(kparser *p)
+{
+    mcpauth_status st = p_expect(p, YAML_STREAM_START_EVENT, "a YAML stream");
+    if (st != MCPAUTH_OK || (st = p_next(p)) != MCPAUTH_OK)
+        return st;
+    if (p->ev.type == YAML_STREAM_END_EVENT)
+        return MCPAUTH_OK; /* an empty file is an empty store */
+    if ((st = p_expect(p, YAML_MAPPING_START_EVENT, "a mapping (version, prefix, keys)")))
+        return st;
+    char key[32];
+    unsigned seen = 0;
+    for (;;) {
+        if ((st = p_next(p)) != MCPAUTH_OK)
+            return st;
+        if (p->ev.type == YAML_MAPPING_END_EVENT)
+            break;
+        if (p->ev.type != YAML_SCALAR_EVENT)
+            return p_fail(p, &p->ev.start_mark, "expected a key name%s", "");
+        mcpauth__strlcpy(key, sval(p), sizeof(key));
+        unsigned bit = !strcmp(key, "version") ? 1u : !strcmp(key, "prefix") ? 2u
+                     : !strcmp(key, "keys") ? 4u : 0u;
+        if (seen & bit)
+            return p_fail(p, &p->ev.start_mark, "'%s' appears twice", key);
+        seen |= bit;
+        if ((st = p_top_entry(p, key)) != MCPAUTH_OK)
+            return st;
+    }
+    if ((st = p_expect(p, YAML_DOCUMENT_END_EVENT, "the end of the document")))
+        return st;
+    return p_expect(p, YAML_STREAM_END_EVENT, "a single YAML document");
+}
+
+mcpauth_status mcpauth__store_parse(const char *name, const char *text,
+                                    size_t len, mcpauth__snap **out,
+                                    mcpauth_error *err)
+{
+    kparser p;
+    memset(&p, 0, sizeof(p));
+    p.name = name;
+    p.err = err;
+    *out = NULL;
+    p.snap = mcpauth__snap_new(MCPAUTH_KEY_DEFAULT_PREFIX);
+    if (!p.snap || !yaml_parser_initialize(&p.yp)) {
+        mcpauth__snap_unref(p.snap);
+        return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
+    }
+    yaml_parser_set_input_string(&p.yp, (const unsigned char *)text, len);
+    mcpauth_status st = p_document(&p);
+    size_t dup = 0;
+    if (st == MCPAUTH_OK && (st = mcpauth__snap_index(p.snap, &dup)) != MCPAUTH_OK) {
+        if (st == MCPAUTH_EEXIST)
+            st = p_fail(&p, &p.marks[dup], "duplicate key id '%s'", p.snap->keys[dup].id);
+        else
+            st = mcpauth__err(err, st, "out of memory");
+    }
+    if (p.have_ev)
+        yaml_event_delete(&p.ev);
+    yaml_parser_delete(&p.yp);
+    free(p.tmp);
+    free(p.marks);
+    if (st != MCPAUTH_OK)
+        mcpauth__snap_unref(p.snap);
+    else
+        *out = p.snap;
+    return st;
+}
+
+/* ---- the file ----------------------------------------------------------- */
+
+static mcpauth_status check_mode(const char *path, const struct stat *st,
+                                 mode_t bad, const char *what, mcpauth_error *err)
+{
+    if (!(st->st_mode & bad))
+        return MCPAUTH_OK;
+    return mcpauth__err(err, MCPAUTH_EPERM,
+                        "%s: permissions %04o are too open (group or others may %s "
+                        "it); refusing to load the key store (chmod %s %s)",
+                        path, (unsigned)(st->st_mode & 07777), what,
+                        S_ISDIR(st->st_mode) ? "700" : "600", path);
+}
+
+static mcpauth_status read_fd(int fd, size_t hint, char **out, size_t *len)
+{
+    size_t cap = hint + 1, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            return MCPAUTH_EIO;
+        }
+        if (r == 0) {
+            buf[n] = '\0';
+            *out = buf;
+            *len = n;
+            return MCPAUTH_OK;
+        }
+        n += (size_t)r;
+    }
+    free(buf);
+    return MCPAUTH_ENOMEM;
+}
+
+mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
+                                   mcpauth_error *err)
+{
+    *out = NULL;
+    char *dir = mcpauth__dirname(path), *text = NULL;
+    struct stat st, dst;
+    mcpauth_status rc;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = mcpauth__err(err, errno == ENOENT ? MCPAUTH_ENOTFOUND : MCPAUTH_EIO,
+                          "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = mcpauth__err(err, MCPAUTH_EIO, "%s: not a regular file", path);
+        goto out;
+    }
+    if ((rc = check_mode(path, &st, S_IRWXG | S_IRWXO, "read or write", err)))
+        goto out;
+    if (dir && stat(dir, &dst) == 0 &&
+        (rc = check_mode(dir, &dst, S_IWGRP | S_IWOTH, "replace files in", err)))
+        goto out;
+    if ((rc = read_fd(fd, (size_t)st.st_size, &text, &len)) != MCPAUTH_OK) {
+        rc = mcpauth__err(err, rc, "%s: cannot read: %s", path,
+                          rc == MCPAUTH_EIO ? strerror(errno) : "out of memory");
+        goto out;
+    }
+    if ((rc = mcpauth__store_parse(path, text, len, out, err)) == MCPAUTH_OK)
+        mcpauth__file_id_of(&st, &(*out)->file);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,185 @@
+/* test_keyformat: the API key text: generation, checksum, every malformed
+ * shape. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyformat.h"
+#include "testutil.h"
+
+static char good[MCPAUTH_KEY_TEXT_MAX];
+static size_t good_len;
+
+static void make_good(void)
+{
+    char id[MCPAUTH__KEY_ID_LEN + 1];
+    mcpauth__key_new_id(id);
+    good_len = mcpauth__key_generate("mcp", "live", id, good, sizeof(good));
+}
+
+static mcpauth__key_fault parse(const char *s)
+{
+    mcpauth__key_parts p;
+    return mcpauth__key_parse(s, &p);
+}
+
+static void test_crc32_vector(void)
+{
+    CU_ASSERT_EQUAL(mcpauth__crc32("123456789", 9), 0xCBF43926u);
+    CU_ASSERT_EQUAL(mcpauth__crc32("", 0), 0u);
+}
+
+static void test_roundtrip(void)
+{
+    char id[MCPAUTH__KEY_ID_LEN + 1], key[MCPAUTH_KEY_TEXT_MAX];
+    mcpauth__key_new_id(id);
+    CU_ASSERT_TRUE(mcpauth__key_id_ok(id));
+    size_t n = mcpauth__key_generate("lmk", "test", id, key, sizeof(key));
+    CU_ASSERT_EQUAL(n, strlen("lmk_test_") + 54);
+    CU_ASSERT_EQUAL(strlen(key), n);
+    CU_ASSERT_EQUAL(strncmp(key, "lmk_test_", 9), 0);
+    mcpauth__key_parts p;
+    CU_ASSERT_EQUAL(mcpauth__key_parse(key, &p), MCPAUTH__KEY_WELLFORMED);
+    CU_ASSERT_EQUAL(p.prefix_len, 3);
+    CU_ASSERT_EQUAL(p.type, MCPAUTH_KEY_TYPE_TEST);
+    CU_ASSERT_EQUAL(memcmp(p.id, id, MCPAUTH__KEY_ID_LEN), 0);
+    CU_ASSERT_EQUAL(p.len, n);
+}
+
+static void test_keys_differ(void)
+{
+    char id[MCPAUTH__KEY_ID_LEN + 1] = "AAAAAAAAAAAA", a[96], b[96];
+    mcpauth__key_generate("mcp", "live", id, a, sizeof(a));
+    mcpauth__key_generate("mcp", "live", id, b, sizeof(b));
+    CU_ASSERT_STRING_NOT_EQUAL(a, b); /* same id, fresh secret */
+    unsigned char ha[32], hb[32], ha2[32];
+    mcpauth__key_hash(a, strlen(a), ha);
+    mcpauth__key_hash(a, strlen(a), ha2);
+    mcpauth__key_hash(b, strlen(b), hb);
+    CU_ASSERT_EQUAL(memcmp(ha, ha2, 32), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(ha, hb, 32), 0);
+}
+
+static void test_generate_refuses(void)
+{
+    char out[96], id[] = "AAAAAAAAAAAA";
+    CU_ASSERT_EQUAL(mcpauth__key_generate("MCP", "live", id, out, sizeof(out)), 0);
+    CU_ASSERT_EQUAL(mcpauth__key_generate("mcp", "prod", id, out, sizeof(out)), 0);
+    CU_ASSERT_EQUAL(mcpauth__key_generate("mcp", "live", "short", out, sizeof(out)), 0);
+    CU_ASSERT_EQUAL(mcpauth__key_generate("mcp", "live", id, out, 20), 0);
+}
+
+static void test_malformed_shapes(void)
+{
+    make_good();
+    const char *body = good + 9;
+    char buf[256];
+    CU_ASSERT_EQUAL(parse(good), MCPAUTH__KEY_WELLFORMED);
+    CU_ASSERT_EQUAL(parse(NULL), MCPAUTH__KEY_EMPTY);
+    CU_ASSERT_EQUAL(parse(""), MCPAUTH__KEY_EMPTY);
+    memset(buf, 'a', 200);
+    buf[200] = '\0';
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_TOO_LONG);
+    CU_ASSERT_EQUAL(parse("Bearer"), MCPAUTH__KEY_BAD_PREFIX);
+    snprintf(buf, sizeof(buf), "_live_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_PREFIX);
+    snprintf(buf, sizeof(buf), "MCP_live_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_PREFIX);
+    snprintf(buf, sizeof(buf), "1mcp_live_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_PREFIX);
+    snprintf(buf, sizeof(buf), "abcdefghijklmnopq_live_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_PREFIX);
+    snprintf(buf, sizeof(buf), "mcp_prod_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_TYPE);
+    snprintf(buf, sizeof(buf), "mcp_LIVE_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_TYPE);
+    snprintf(buf, sizeof(buf), "mcp_%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_TYPE);
+    snprintf(buf, sizeof(buf), "mcp_live%s", body);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_TYPE);
+    /* truncated by one, extended by one, and cut short */
+    snprintf(buf, sizeof(buf), "%.*s", (int)good_len - 1, good);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_LENGTH);
+    snprintf(buf, sizeof(buf), "%sA", good);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_LENGTH);
+    CU_ASSERT_EQUAL(parse("mcp_live_"), MCPAUTH__KEY_BAD_LENGTH);
+    /* characters outside base62: a separator, a space, a newline */
+    const char bad[] = { '-', ' ', '\n', '_', '+', '/' };
+    for (size_t i = 0; i < sizeof(bad); i++) {
+        snprintf(buf, sizeof(buf), "%s", good);
+        buf[20] = bad[i];
+        CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_CHAR);
+    }
+    /* leading or trailing whitespace is not trimmed */
+    snprintf(buf, sizeof(buf), "%s ", good);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_CHAR);
+    snprintf(buf, sizeof(buf), " %s", good);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_PREFIX);
+}
+
+/* CRC32 catches every burst of up to 32 bits: every single-character typo
+ * anywhere in the key, and every swap of two neighbours that differ. */
+static void test_every_typo_caught(void)
+{
+    make_good();
+    char buf[MCPAUTH_KEY_TEXT_MAX];
+    size_t caught = 0, tried = 0;
+    for (size_t i = 0; i < good_len; i++) {
+        if (good[i] == '_')
+            continue;
+        memcpy(buf, good, good_len + 1);
+        buf[i] = good[i] == 'z' ? 'y' : good[i] == '9' ? '8' : (char)(good[i] + 1);
+        tried++;
+        caught += parse(buf) != MCPAUTH__KEY_WELLFORMED;
+        if (i + 1 < good_len && good[i + 1] != '_' && good[i] != good[i + 1]) {
+            memcpy(buf, good, good_len + 1);
+            buf[i] = good[i + 1];
+            buf[i + 1] = good[i];
+            tried++;
+            caught += parse(buf) != MCPAUTH__KEY_WELLFORMED;
+        }
+    }
+    CU_ASSERT_EQUAL(caught, tried);
+    /* a changed type is a checksum failure too: the CRC covers it */
+    memcpy(buf, good, good_len + 1);
+    memcpy(buf + 4, "test", 4);
+    CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_CHECKSUM);
+}
+
+static void test_prefix_and_id_rules(void)
+{
+    CU_ASSERT_TRUE(mcpauth__key_prefix_ok("mcp"));
+    CU_ASSERT_TRUE(mcpauth__key_prefix_ok("lmk2"));
+    CU_ASSERT_TRUE(mcpauth__key_prefix_ok("abcdefghijklmnop"));
+    CU_ASSERT_FALSE(mcpauth__key_prefix_ok("abcdefghijklmnopq"));
+    CU_ASSERT_FALSE(mcpauth__key_prefix_ok(""));
+    CU_ASSERT_FALSE(mcpauth__key_prefix_ok(NULL));
+    CU_ASSERT_FALSE(mcpauth__key_prefix_ok("2fa"));
+    CU_ASSERT_FALSE(mcpauth__key_prefix_ok("my_co"));
+    CU_ASSERT_FALSE(mcpauth__key_prefix_ok("Mcp"));
+    CU_ASSERT_TRUE(mcpauth__key_id_ok("0123456789Az"));
+    CU_ASSERT_FALSE(mcpauth__key_id_ok("0123456789A"));
+    CU_ASSERT_FALSE(mcpauth__key_id_ok("0123456789Az0"));
+    CU_ASSERT_FALSE(mcpauth__key_id_ok("0123456789A-"));
+    CU_ASSERT_STRING_EQUAL(mcpauth__key_fault_name(MCPAUTH__KEY_BAD_CHECKSUM),
+                           "key checksum does not match");
+}
+
+static int add(void)
+{
+    if (sodium_init() < 0)
+        return -1;
+    CU_pSuite s = CU_add_suite("keyformat", NULL, NULL);
+    return !s || !CU_add_test(s, "crc32 check value", test_crc32_vector) ||
+           !CU_add_test(s, "generate and parse", test_roundtrip) ||
+           !CU_add_test(s, "fresh secrets, stable hash", test_keys_differ) ||
+           !CU_add_test(s, "generate refuses bad input", test_generate_refuses) ||
+           !CU_add_test(s, "every malformed shape", test_malformed_shapes) ||
+           !CU_add_test(s, "every typo caught by the checksum", test_every_typo_caught) ||
+           !CU_add_test(s, "prefix and id rules", test_prefix_and_id_rules);
+}
+
+int main(void)
+{
+    return tu_main(add);
+}
