@@ -10,6 +10,8 @@
 /* Each verb gets argv from the verb itself on (argv[0] is the verb). */
 int cli_policy(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_key(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 /* Print "mcpauth: " and the message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,7 +14,9 @@ typedef struct cli_verb {
 
 static const cli_verb cli_verbs[] = {
     { "policy", cli_policy, "policy check FILE: validate a policy, print its stack" },
+    { "key", cli_key, "key create|list|show|revoke|rotate|update: manage API keys" },
     { "check", cli_check, "check --policy FILE ...: decide on requests" },
+    { "audit", cli_audit, "audit show|verify PATH: read or verify an audit log" },
 };
 
 void cli_err(const char *fmt, ...)
