@@ -534,14 +534,77 @@ static mcpauth_status svc_config_strings(const mcpauth_config *c, const char *ke
     return MCPAUTH_OK;
 }
 
+/* Expand ${NAME} and ${NAME:-default} from the environment, so that one
+ * policy can serve hosts whose state lives in different places
+ * (systemd's StateDirectory, the demo's scratch directory). */
+static char *expand_env(const mcpauth_config *c, const char *in)
+{
+    size_t cap = strlen(in) + 256, len = 0;
+    char *out = malloc(cap);
+    for (const char *p = in; out && *p;) {
+        const char *val = NULL, *next = p + 1;
+        size_t vlen = 1;
+        if (p[0] == '$' && p[1] == '{') {
+            const char *end = strchr(p, '}');
+            const char *dflt = strstr(p, ":-");
+            if (!end) {
+                svc_config_error(c, NULL, "path '%s': '${' without a closing '}'", in);
+                goto fail;
+            }
+            size_t nlen = (size_t)((dflt && dflt < end ? dflt : end) - (p + 2));
+            char name[128];
+            if (nlen == 0 || nlen >= sizeof(name)) {
+                svc_config_error(c, NULL, "path '%s': bad variable name", in);
+                goto fail;
+            }
+            memcpy(name, p + 2, nlen);
+            name[nlen] = '\0';
+            val = getenv(name);
+            if ((!val || !*val) && dflt && dflt < end) {
+                val = dflt + 2;
+                vlen = (size_t)(end - val);
+            } else if (!val || !*val) {
+                svc_config_error(c, NULL, "path '%s': environment variable %s is not set",
+                                 in, name);
+                goto fail;
+            } else {
+                vlen = strlen(val);
+            }
+            next = end + 1;
+        } else {
+            val = p;
+        }
+        if (len + vlen + 1 > cap) {
+            cap = (len + vlen + 1) * 2;
+            char *n = realloc(out, cap);
+            if (!n)
+                goto fail;
+            out = n;
+        }
+        memcpy(out + len, val, vlen);
+        len += vlen;
+        p = next;
+    }
+    if (out)
+        out[len] = '\0';
+    return out;
+fail:
+    free(out);
+    return NULL;
+}
+
 static mcpauth_status svc_config_path(const mcpauth_config *c, const char *path,
                                       char *out, size_t cap)
 {
-    char *full = mcpauth__path_join(c->doc->dir, path);
+    char *expanded = expand_env(c, path);
+    if (!expanded)
+        return MCPAUTH_EINVAL;
+    char *full = mcpauth__path_join(c->doc->dir, expanded);
     mcpauth_status st = MCPAUTH_ENOMEM;
     if (full)
         st = mcpauth__strlcpy(out, full, cap) < cap ? MCPAUTH_OK : MCPAUTH_ERANGE;
     free(full);
+    free(expanded);
     return st;
 }
 

@@ -147,7 +147,9 @@ typedef struct mcpauth_services {
     void (*config_error)(const mcpauth_config *c, const char *key,
                          const char *fmt, ...) MCPAUTH_PRINTF(3, 4);
     /* Resolve `path` relative to the directory of the file that holds node
-     * `c`; absolute paths are copied. */
+     * `c`; absolute paths are copied. ${NAME} and ${NAME:-default} are
+     * replaced from the environment first; an unset variable without a
+     * default is reported through config_error and gives MCPAUTH_EINVAL. */
     mcpauth_status (*config_path)(const mcpauth_config *c, const char *path,
                                   char *out, size_t cap);
 
