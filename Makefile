@@ -20,7 +20,7 @@ test: build
 	sh scripts/test.sh
 
 demo: build
-	sh scripts/demo.sh
+	MCPAUTH_BUILD_DIR=$(BUILD) sh scripts/demo.sh
 
 install: build
 	cmake --install $(BUILD)
