@@ -25,5 +25,12 @@ demo: build
 install: build
 	cmake --install $(BUILD)
 
+# The benchmark of the decision path (docs/performance.md): every scenario,
+# then ratelimit's memory with a million addresses. Pass options with
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 5".
+bench: build
+	$(BUILD)/bin/mcpauth-bench $(BENCH_ARGS)
+	$(BUILD)/bin/mcpauth-bench --memory
+
 clean:
 	rm -rf $(BUILD) build-asan

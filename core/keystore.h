@@ -49,6 +49,18 @@ typedef struct mcpauth__key_hashes {
     int has_prev;
 } mcpauth__key_hashes;
 
+/* A slot of the id table. The id is kept in the slot itself so that a
+ * probe costs one cache miss, not three (slot, record, arena string): at
+ * 100,000 keys the lookup was a fifth of an apikey decision
+ * (docs/performance.md). */
+typedef struct mcpauth__snap_slot {
+    char id[MCPAUTH__KEY_ID_LEN];
+    uint32_t idx1;              /* index+1 of the key, 0: empty */
+    const char *strings;        /* the record's id string in the arena, its
+                                   other strings just after: prefetched by
+                                   verify before it needs them */
+} mcpauth__snap_slot;
+
 /* One immutable version of the store. Verifications read it inside an rcu
  * read section; list/get copies hold a reference. */
 typedef struct mcpauth__snap {
@@ -58,7 +70,7 @@ typedef struct mcpauth__snap {
     mcpauth_key_info *keys;
     mcpauth__key_hashes *hashes;
     mcpauth_principal *principals;
-    uint32_t *table;            /* index+1 of a key, 0 empty; open addressing */
+    mcpauth__snap_slot *table;  /* open addressing by id */
     size_t mask;
     unsigned char dummy[MCPAUTH__KEY_HASH_LEN]; /* compared for unknown ids */
     mcpauth__file_id file;

@@ -197,6 +197,20 @@ MCPAUTH_API mcpauth_status mcpauth_store_create(mcpauth_store *s,
                                                 struct mcpauth_error *err)
     MCPAUTH_WARN_UNUSED MCPAUTH_NONNULL(1, 2, 4);
 
+/* Create n keys (specs[0..n-1]) in one locked read-modify-write of the
+ * file, where n calls of mcpauth_store_create would rewrite it n times: for
+ * bulk provisioning and imports. Key i's text (shown once: wipe it after
+ * use) goes to keys_out + i * MCPAUTH_KEY_TEXT_MAX, so cap must be at least
+ * n * MCPAUTH_KEY_TEXT_MAX. All or nothing: on any error (a bad spec names
+ * its index) nothing is written and keys_out is wiped. Ids and secrets
+ * come from libsodium's randombytes, as for mcpauth_store_create. */
+MCPAUTH_API mcpauth_status mcpauth_store_create_batch(mcpauth_store *s,
+                                                      const mcpauth_key_spec *specs,
+                                                      size_t n, int64_t now_ms,
+                                                      char *keys_out, size_t cap,
+                                                      struct mcpauth_error *err)
+    MCPAUTH_WARN_UNUSED MCPAUTH_NONNULL(1, 2, 5);
+
 /* Revoke key `id` at now_ms. MCPAUTH_ENOTFOUND for an unknown id,
  * MCPAUTH_EEXIST when it was already revoked (nothing is written). */
 MCPAUTH_API mcpauth_status mcpauth_store_revoke(mcpauth_store *s,

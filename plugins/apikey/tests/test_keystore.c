@@ -646,6 +646,70 @@ static void test_prefix_option(void)
     CU_ASSERT_EQUAL(mcpauth_store_open(&s, path, &o, &err), MCPAUTH_EINVAL);
 }
 
+/* Many keys in one write: every key verifies, the records are the specs,
+ * and a bad spec anywhere leaves the file as it was. */
+static void test_create_batch(void)
+{
+    enum { N = 200 };
+    fresh("batch");
+    mcpauth_store *s = must_open(MCPAUTH_STORE_CREATE);
+    char key0[96], id0[16];
+    new_key(s, "existing", 0, key0, id0);
+    static mcpauth_key_spec specs[N];
+    static char keys[N][MCPAUTH_KEY_TEXT_MAX];
+    static char names[N][16];
+    const char *ips[] = { "10.0.0.0/8", NULL };
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "bulk-%d", i);
+        specs[i] = (mcpauth_key_spec)MCPAUTH_KEY_SPEC_INIT;
+        specs[i].name = names[i];
+        specs[i].role = i % 2 ? "reader" : NULL;
+        specs[i].type = i % 3 ? NULL : "test";
+        specs[i].allowed_ips = i % 5 ? NULL : ips;
+    }
+    mcpauth_error err;
+    CU_ASSERT_EQUAL_FATAL(mcpauth_store_create_batch(s, specs, N, T0, &keys[0][0],
+                                                     sizeof(keys), &err), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(mcpauth_store_count(s), N + 1);
+    CU_ASSERT_EQUAL(mode_of(path), 0600);
+    mcpauth_store_close(s);
+    s = must_open(0); /* what another process would read */
+    CU_ASSERT_EQUAL(mcpauth_store_count(s), N + 1);
+    CU_ASSERT_EQUAL(verify(s, key0, T0, NULL), MCPAUTH_REASON_OK);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(strncmp(keys[i], i % 3 ? "mcp_live_" : "mcp_test_", 9), 0);
+        CU_ASSERT_EQUAL(verify(s, keys[i], T0, NULL), MCPAUTH_REASON_OK);
+        char id[MCPAUTH_KEY_ID_LEN + 1];
+        memcpy(id, keys[i] + 9, MCPAUTH_KEY_ID_LEN);
+        id[MCPAUTH_KEY_ID_LEN] = '\0';
+        mcpauth_key_info *k = NULL;
+        CU_ASSERT_EQUAL_FATAL(mcpauth_store_get(s, id, &k, NULL), MCPAUTH_OK);
+        CU_ASSERT_STRING_EQUAL(k->name, names[i]);
+        CU_ASSERT_EQUAL(k->created_ms, T0);
+        CU_ASSERT((k->role != NULL) == (i % 2 != 0));
+        CU_ASSERT((k->allowed_ips != NULL) == (i % 5 == 0));
+        mcpauth_key_info_free(k);
+    }
+    /* the file holds no secret of the batch */
+    char *before = tu_read(path);
+    CU_ASSERT_PTR_NULL(strstr(before, keys[7] + 9 + 12));
+    /* all or nothing: a bad spec at index 3 writes nothing, wipes the keys */
+    specs[3].name = "tab\there";
+    CU_ASSERT_EQUAL(mcpauth_store_create_batch(s, specs, N, T0, &keys[0][0],
+                                               sizeof(keys), &err), MCPAUTH_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "key 3"));
+    CU_ASSERT_EQUAL(keys[0][0], '\0');
+    specs[3].name = names[3];
+    CU_ASSERT_EQUAL(mcpauth_store_create_batch(s, specs, N, T0, &keys[0][0],
+                                               sizeof(keys) - 1, &err), MCPAUTH_ERANGE);
+    char *after = tu_read(path);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(mcpauth_store_count(s), N + 1);
+    free(before);
+    free(after);
+    mcpauth_store_close(s);
+}
+
 static int add(void)
 {
     if (sodium_init() < 0)
@@ -665,7 +729,8 @@ static int add(void)
            !CU_add_test(s, "rotation grace", test_rotation_grace) ||
            !CU_add_test(s, "bad input writes nothing", test_bad_input_writes_nothing) ||
            !CU_add_test(s, "fields round-trip", test_fields_roundtrip) ||
-           !CU_add_test(s, "prefix option", test_prefix_option);
+           !CU_add_test(s, "prefix option", test_prefix_option) ||
+           !CU_add_test(s, "create a batch in one write", test_create_batch);
 }
 
 int main(void)
