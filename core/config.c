@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define CFG_MAX_DEPTH 64
@@ -236,42 +237,117 @@ static mcpauth_cfgdoc *cfg_load(mcpauth_cfgdoc *d, yaml_parser_t *p,
     return d->root ? d : NULL;
 }
 
+/* libyaml's scanner slows down quadratically with flow nesting ([[[[...),
+ * so a 200 KB file could hold a reload for minutes: refuse deep flow
+ * nesting before libyaml sees it. Brackets inside quotes and comments do
+ * not count. Returns 0, or -1 with the position of the offending bracket. */
+static int cfg_prescan(const char *t, size_t *line, size_t *col)
+{
+    int depth = 0, comment = 0;
+    char quote = 0;
+    size_t ln = 1, c = 0;
+    for (const char *p = t; *p; p++) {
+        c++;
+        if (*p == '\n') {
+            ln++, c = 0, comment = 0;
+        } else if (comment) {
+            continue;
+        } else if (quote) {
+            if (quote == '"' && *p == '\\' && p[1])
+                p++, c++;
+            else if (*p == quote && !(quote == '\'' && p[1] == '\''))
+                quote = 0;
+            else if (*p == quote)
+                p++, c++;
+        } else if (*p == '#' && (p == t || p[-1] == ' ' || p[-1] == '\t')) {
+            comment = 1;
+        } else if ((*p == '"' || *p == '\'') &&
+                   (p == t || strchr(" \t\n[{,:-", p[-1]))) {
+            quote = *p;
+        } else if (*p == '[' || *p == '{') {
+            if (++depth > CFG_MAX_DEPTH) {
+                *line = ln, *col = c;
+                return -1;
+            }
+        } else if ((*p == ']' || *p == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+#define CFG_MAX_FILE_BYTES (16u << 20)
+
+/* Read a whole policy file, refusing one that others may change: whoever
+ * can write the policy decides who gets in. */
+static char *cfg_read_file(const char *file, mcpauth_error *err)
+{
+    FILE *f = fopen(file, "rb");
+    struct stat st;
+    char *buf = NULL;
+    if (!f) {
+        mcpauth__err(err, errno == ENOENT ? MCPAUTH_EPOLICY : MCPAUTH_EIO,
+                     "%s: cannot read: %s", file, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        mcpauth__err(err, MCPAUTH_EPOLICY, "%s: not a regular file", file);
+    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        mcpauth__err(err, MCPAUTH_EPERM,
+                     "%s: permissions %04o let others change the policy; refusing it "
+                     "(chmod go-w)", file, (unsigned)(st.st_mode & 07777));
+    } else if ((uint64_t)st.st_size > CFG_MAX_FILE_BYTES) {
+        mcpauth__err(err, MCPAUTH_EPOLICY, "%s: larger than 16 MiB; refusing it", file);
+    } else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
+    } else {
+        size_t n = fread(buf, 1, (size_t)st.st_size, f);
+        buf[n] = '\0';
+        if (ferror(f) || strlen(buf) != n) {
+            mcpauth__err(err, MCPAUTH_EPOLICY, "%s: %s", file,
+                         ferror(f) ? "read error" : "contains a NUL byte");
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
 mcpauth_cfgdoc *mcpauth__cfg_parse(const char *file, const char *text,
                                    mcpauth_error *err)
 {
     mcpauth_cfgdoc *d = calloc(1, sizeof(*d));
-    FILE *f = NULL;
+    char *owned = NULL;
     yaml_parser_t p;
     int have_parser = 0;
+    size_t line, col;
     if (!d || !(d->file = mcpauth__strdup(file ? file : "<string>")))
         goto nomem;
     if (!(d->dir = text ? mcpauth__strdup(".") : mcpauth__dirname(file)))
         goto nomem;
-    if (!text && !(f = fopen(file, "rb"))) {
-        mcpauth__err(err, errno == ENOENT ? MCPAUTH_EPOLICY : MCPAUTH_EIO,
-                     "%s: cannot read: %s", file, strerror(errno));
+    if (!text && !(text = owned = cfg_read_file(file, err)))
+        goto fail;
+    if (cfg_prescan(text, &line, &col) != 0) {
+        mcpauth__err(err, MCPAUTH_EPOLICY, "%s:%zu:%zu: brackets nested deeper than %d levels",
+                     d->file, line, col, CFG_MAX_DEPTH);
         goto fail;
     }
     if (!yaml_parser_initialize(&p))
         goto nomem;
     have_parser = 1;
-    if (f)
-        yaml_parser_set_input_file(&p, f);
-    else
-        yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
     if (!cfg_load(d, &p, err))
         goto fail;
     yaml_parser_delete(&p);
-    if (f)
-        fclose(f);
+    free(owned);
     return d;
 nomem:
     mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
 fail:
     if (have_parser)
         yaml_parser_delete(&p);
-    if (f)
-        fclose(f);
+    free(owned);
     mcpauth__cfg_free(d);
     return NULL;
 }

@@ -153,11 +153,13 @@ long mcpauth__snap_find(const mcpauth__snap *s, const char *id)
     if (!s->table)
         return -1;
     for (size_t i = id_hash(id) & s->mask;; i = (i + 1) & s->mask) {
-        uint32_t v = s->table[i];
-        if (v == 0)
+        const mcpauth__snap_slot *slot = &s->table[i];
+        if (slot->idx1 == 0)
             return -1;
-        if (memcmp(s->keys[v - 1].id, id, MCPAUTH__KEY_ID_LEN) == 0)
-            return (long)(v - 1);
+        if (memcmp(slot->id, id, MCPAUTH__KEY_ID_LEN) == 0) {
+            __builtin_prefetch(slot->strings);
+            return (long)(slot->idx1 - 1);
+        }
     }
 }
 
@@ -174,13 +176,14 @@ mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup)
     for (size_t k = 0; k < s->count; k++) {
         const mcpauth_key_info *ki = &s->keys[k];
         size_t i = id_hash(ki->id) & s->mask;
-        for (; s->table[i]; i = (i + 1) & s->mask)
-            if (memcmp(s->keys[s->table[i] - 1].id, ki->id,
-                       MCPAUTH__KEY_ID_LEN) == 0) {
+        for (; s->table[i].idx1; i = (i + 1) & s->mask)
+            if (memcmp(s->table[i].id, ki->id, MCPAUTH__KEY_ID_LEN) == 0) {
                 *dup = k;
                 return MCPAUTH_EEXIST;
             }
-        s->table[i] = (uint32_t)(k + 1);
+        memcpy(s->table[i].id, ki->id, MCPAUTH__KEY_ID_LEN);
+        s->table[i].idx1 = (uint32_t)(k + 1);
+        s->table[i].strings = ki->id;
         mcpauth_principal *p = &s->principals[k];
         p->key_id = ki->id;
         p->key_name = ki->name;
@@ -282,6 +285,10 @@ static mcpauth_status p_time(kparser *p, int nullable, int64_t *out)
     if (p->ev.type != YAML_SCALAR_EVENT ||
         mcpauth_parse_time_ms(sval(p), out) != MCPAUTH_OK)
         return p_fail(p, &p->ev.start_mark, "expected an RFC 3339 time%s", "");
+    /* 0 means "not set" in a record: a time at or before the epoch would
+     * silently turn a revocation or an expiry into none. */
+    if (*out <= 0)
+        return p_fail(p, &p->ev.start_mark, "a time must be after 1970-01-01T00:00:00Z%s", "");
     return MCPAUTH_OK;
 }
 

@@ -6,8 +6,8 @@
  * the file atomically and durably (mcpauth__write_atomic).
  */
 #include "keystore.h"
+#include "ipaddr.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -180,30 +180,15 @@ mcpauth_status mcpauth__key_check_text(const char *what, const char *s,
     return MCPAUTH_OK;
 }
 
+/* The ipwhitelist plugin's own parser, compiled into the core as well
+ * (core/CMakeLists.txt), so that the store accepts exactly the per-key
+ * entries the plugin will match: one parser, no list that silently
+ * matches nothing. Host bits are allowed here as they are for per-key
+ * lists (the plugin clears them). */
 mcpauth_status mcpauth_key_check_cidr(const char *text)
 {
-    char addr[INET6_ADDRSTRLEN + 8];
-    unsigned char bin[16];
-    if (!text || mcpauth__strlcpy(addr, text, sizeof(addr)) >= sizeof(addr))
-        return MCPAUTH_EINVAL;
-    char *slash = strchr(addr, '/');
-    if (slash)
-        *slash = '\0';
-    int v4 = inet_pton(AF_INET, addr, bin) == 1;
-    if (!v4 && inet_pton(AF_INET6, addr, bin) != 1)
-        return MCPAUTH_EINVAL;
-    if (!slash)
-        return MCPAUTH_OK;
-    const char *p = slash + 1;
-    int bits = 0, max = v4 ? 32 : 128;
-    if (!*p || strlen(p) > 3)
-        return MCPAUTH_EINVAL;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return MCPAUTH_EINVAL;
-        bits = bits * 10 + (*p - '0');
-    }
-    return bits <= max ? MCPAUTH_OK : MCPAUTH_EINVAL;
+    ipw_cidr c;
+    return text && ipw_cidr_parse(text, 0, &c) == NULL ? MCPAUTH_OK : MCPAUTH_EINVAL;
 }
 
 mcpauth_status mcpauth__key_check_list(const char *what,
@@ -461,6 +446,123 @@ static mcpauth_status edit_update(mcpauth_store *s, const mcpauth__snap *cur,
 static int64_t now_or(int64_t now_ms)
 {
     return now_ms ? now_ms : mcpauth_now_ms();
+}
+
+/* ---- many keys in one write ------------------------------------------- */
+
+typedef struct batch_edit {
+    const mcpauth_key_spec *specs;
+    size_t n;
+    int64_t now_ms;
+    char *keys_out;
+} batch_edit;
+
+typedef char batch_id[MCPAUTH__KEY_ID_LEN + 1];
+
+static int cmp_id_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void fresh_id(const mcpauth__snap *cur, char *id)
+{
+    do
+        mcpauth__key_new_id(id);
+    while (mcpauth__snap_find(cur, id) >= 0);
+}
+
+/* n new ids, none in `cur` and no two alike. A clash among 62^12 ids is
+ * all but impossible, but the store refuses duplicates, so sort the batch
+ * and draw again until it has none. */
+static mcpauth_status batch_ids(const mcpauth__snap *cur, batch_id *ids, size_t n,
+                                mcpauth_error *err)
+{
+    char **order = malloc(n * sizeof(*order));
+    if (!order)
+        return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        fresh_id(cur, ids[i]);
+        order[i] = ids[i];
+    }
+    for (int again = 1; again;) {
+        again = 0;
+        qsort(order, n, sizeof(*order), cmp_id_ptr);
+        for (size_t i = 1; i < n; i++)
+            if (!strcmp(order[i - 1], order[i])) {
+                fresh_id(cur, order[i]);
+                again = 1;
+            }
+    }
+    free(order);
+    return MCPAUTH_OK;
+}
+
+/* Key i of the batch: its text into its slot of keys_out, its record
+ * appended to `out` (after the existing ones, which the first emits). */
+static mcpauth_status batch_one(const batch_edit *e, const mcpauth__snap *cur,
+                                size_t i, const char *id, mcpauth__buf *out,
+                                mcpauth_error *err)
+{
+    const mcpauth_key_spec *sp = &e->specs[i];
+    mcpauth_key_info rec = { id, sp->name, sp->role, sp->type ? sp->type : "live",
+                             sp->allowed_ips, sp->allowed_tools,
+                             e->now_ms, sp->expires_ms, 0, 0 };
+    if (rec.allowed_ips && !rec.allowed_ips[0])
+        rec.allowed_ips = NULL;
+    if (rec.allowed_tools && !rec.allowed_tools[0])
+        rec.allowed_tools = NULL;
+    mcpauth__key_hashes h;
+    memset(&h, 0, sizeof(h));
+    char *key = e->keys_out + i * MCPAUTH_KEY_TEXT_MAX;
+    size_t len = mcpauth__key_generate(cur->prefix, rec.type, id, key,
+                                       MCPAUTH_KEY_TEXT_MAX);
+    if (!len)
+        return mcpauth__err(err, MCPAUTH_EINVAL, "key %zu: cannot form a key", i);
+    mcpauth__key_hash(key, len, h.cur);
+    if (i == 0)
+        mcpauth__store_emit(out, cur, cur->count, &rec, &h);
+    else
+        put_record(out, &rec, &h);
+    return MCPAUTH_OK;
+}
+
+static mcpauth_status edit_batch(mcpauth_store *s, const mcpauth__snap *cur,
+                                 void *ctx, mcpauth__buf *out, mcpauth_error *err)
+{
+    (void)s;
+    const batch_edit *e = ctx;
+    batch_id *ids = malloc(e->n * sizeof(*ids));
+    if (!ids)
+        return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
+    mcpauth_status st = batch_ids(cur, ids, e->n, err);
+    for (size_t i = 0; st == MCPAUTH_OK && i < e->n; i++)
+        st = batch_one(e, cur, i, ids[i], out, err);
+    free(ids);
+    return st;
+}
+
+mcpauth_status mcpauth_store_create_batch(mcpauth_store *s,
+                                          const mcpauth_key_spec *specs, size_t n,
+                                          int64_t now_ms, char *keys_out, size_t cap,
+                                          mcpauth_error *err)
+{
+    mcpauth_status st = MCPAUTH_OK;
+    if (n == 0)
+        return MCPAUTH_OK;
+    if (n > SIZE_MAX / MCPAUTH_KEY_TEXT_MAX || cap < n * MCPAUTH_KEY_TEXT_MAX)
+        return mcpauth__err(err, MCPAUTH_ERANGE, "key buffer too small for %zu keys", n);
+    for (size_t i = 0; i < n && st == MCPAUTH_OK; i++)
+        if ((st = check_spec(&specs[i], err)) != MCPAUTH_OK && err) {
+            char why[sizeof(err->message)];
+            snprintf(why, sizeof(why), "%s", err->message);
+            mcpauth__err(err, st, "key %zu: %s", i, why);
+        }
+    batch_edit e = { specs, n, now_or(now_ms), keys_out };
+    if (st == MCPAUTH_OK)
+        st = store_modify(s, edit_batch, &e, err);
+    if (st != MCPAUTH_OK)
+        sodium_memzero(keys_out, cap);
+    return st;
 }
 
 /* A failed change leaves no key text and no record copy behind. */

@@ -7,10 +7,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #ifndef MCPAUTH_PLUGIN_INSTALL_DIR
@@ -181,6 +183,50 @@ static mcpauth_status check_abi(const mcpauth_entry_spec *e, const char *path,
     return MCPAUTH_OK;
 }
 
+/* The device and inode of the file the mapping at `addr` came from, read
+ * from /proc/self/maps. Returns 0, or -1 when it cannot tell. */
+static int mapped_from(const void *addr, dev_t *dev, ino_t *ino)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[4096];
+    int rc = -1;
+    uintptr_t a = (uintptr_t)addr;
+    while (f && rc != 0 && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi, off, inode;
+        unsigned maj, min;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj,
+                   &min, &inode) == 7 && a >= lo && a < hi) {
+            *dev = makedev(maj, min);
+            *ino = (ino_t)inode;
+            rc = 0;
+        }
+    }
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* dlopen hands back an object that is already loaded under the same name,
+ * so after a plugin file is replaced (say, by a package upgrade) a reload
+ * would silently go on running the old code. Refuse that instead: the
+ * reload fails, the old policy keeps serving, and the message says why. */
+static mcpauth_status check_fresh(const mcpauth_entry_spec *e, const char *path,
+                                  const mcpauth_plugin *d, mcpauth_error *err)
+{
+    struct stat st;
+    dev_t dev;
+    ino_t ino;
+    if (stat(path, &st) != 0 || mapped_from(d, &dev, &ino) != 0)
+        return MCPAUTH_OK;
+    if (st.st_dev == dev && st.st_ino == ino)
+        return MCPAUTH_OK;
+    return entry_err(err, MCPAUTH_EPOLICY, e,
+                     "%s was replaced on disk after this process loaded it, and the old "
+                     "code is still in use%s: restart the process to load the new file",
+                     path, "");
+}
+
 mcpauth_status mcpauth__plugin_load(const mcpauth_policy_spec *p,
                                     const mcpauth_entry_spec *e,
                                     mcpauth_loaded *out, mcpauth_error *err)
@@ -203,7 +249,8 @@ mcpauth_status mcpauth__plugin_load(const mcpauth_policy_spec *p,
         goto fail;
     }
     out->desc = fn();
-    if ((st = check_abi(e, out->path, out->desc, err)))
+    if ((st = check_abi(e, out->path, out->desc, err)) ||
+        (st = check_fresh(e, out->path, out->desc, err)))
         goto fail;
     return MCPAUTH_OK;
 fail:

@@ -183,7 +183,24 @@ typedef struct eval_state {
     long opt_deny_at, opt_allow_at;  /* optional entries' first votes */
     long error_at;
     mcpauth_vote_result first_deny, opt_deny;
+    /* Copies of the kept denies' details: a plugin may format them into a
+     * per-thread buffer that a later instance of the same plugin reuses. */
+    char first_text[2][MCPAUTH_MESSAGE_MAX], opt_text[2][MCPAUTH_MESSAGE_MAX];
 } eval_state;
+
+static void keep_deny(mcpauth_vote_result *dst, char buf[2][MCPAUTH_MESSAGE_MAX],
+                      const mcpauth_vote_result *r)
+{
+    *dst = *r;
+    if (r->message) {
+        mcpauth__strlcpy(buf[0], r->message, MCPAUTH_MESSAGE_MAX);
+        dst->message = buf[0];
+    }
+    if (r->detail) {
+        mcpauth__strlcpy(buf[1], r->detail, MCPAUTH_MESSAGE_MAX);
+        dst->detail = buf[1];
+    }
+}
 
 /* Apply one vote; returns 1 when the stack must stop here. */
 static int eval_apply(eval_state *e, long i, mcpauth_control c,
@@ -198,7 +215,7 @@ static int eval_apply(eval_state *e, long i, mcpauth_control c,
         if (deny && e->imp != IMP_BAD) {
             e->imp = IMP_BAD;
             e->deny_at = i;
-            e->first_deny = *r;
+            keep_deny(&e->first_deny, e->first_text, r);
         } else if (!deny && e->imp != IMP_BAD) {
             e->imp = IMP_GOOD;
             e->allow_at = i;
@@ -216,7 +233,7 @@ static int eval_apply(eval_state *e, long i, mcpauth_control c,
     case MCPAUTH_CONTROL_OPTIONAL:
         if (deny && e->opt_deny_at < 0) {
             e->opt_deny_at = i;
-            e->opt_deny = *r;
+            keep_deny(&e->opt_deny, e->opt_text, r);
         } else if (!deny && e->opt_allow_at < 0) {
             e->opt_allow_at = i;
         }
@@ -367,11 +384,12 @@ static void decision_principal(mcpauth_decision *out, const mcpauth_ctx *ctx)
 mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req,
                                     unsigned flags, mcpauth_decision *out,
                                     mcpauth_trace_entry *trace, size_t cap,
-                                    size_t *ntrace)
+                                    size_t *ntrace, uint64_t t0)
 {
-    uint64_t t0 = mcpauth__mono_ns();
     mcpauth_ctx ctx = { .stack = s, .dry = (flags & MCPAUTH_CHECK_DRY_RUN) != 0 };
-    eval_state e = { IMP_UNDEF, -1, -1, -1, -1, -1, { 0 }, { 0 } };
+    eval_state e;
+    e.imp = IMP_UNDEF;
+    e.deny_at = e.allow_at = e.opt_deny_at = e.opt_allow_at = e.error_at = -1;
     const char *detail = NULL;
     out->version = MCPAUTH_DECISION_VERSION;
     out->size = sizeof(*out);

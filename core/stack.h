@@ -33,10 +33,13 @@ mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
                                     mcpauth_stack **out, mcpauth_error *err);
 void mcpauth__stack_free(mcpauth_stack *s);
 
+/* Run req through s. t0 is the caller's monotonic clock reading at the
+ * start of the check (mcpauth__mono_ns), from which latency_ns counts: the
+ * caller has read the clock already, and a read is not free. */
 mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req,
                                     unsigned flags, mcpauth_decision *out,
                                     mcpauth_trace_entry *trace, size_t cap,
-                                    size_t *ntrace);
+                                    size_t *ntrace, uint64_t t0);
 
 /* Deliver an event to every instance's event hook. */
 void mcpauth__stack_emit(mcpauth_stack *s, const mcpauth_event *ev);

@@ -164,4 +164,19 @@ wait
 n1=$("$MCPAUTH" key list --store "$S" --all --json | grep -c '"id":')
 [ "$n1" -eq $((n0 + 12)) ] || fail "concurrent creates: $n0 -> $n1 keys, expected +12"
 
+# The store accepts exactly the per-key entries the ipwhitelist plugin
+# matches: a prefix with a leading zero would silently match nothing.
+run "$MCPAUTH" key create --store "$S" --name lz --role admin --ip 127.0.0.0/08
+expect_rc 2
+expect_out "'127.0.0.0/08' is not an IP address or CIDR"
+
+# A time at or before the epoch in a hand-edited store would read as "not
+# set": a revocation would vanish. Such a store is refused with its line.
+cp "$S" "$T/epoch.yaml"
+sed -i '0,/    created:/s//    revoked: "1970-01-01T00:00:00Z"\n    created:/' "$T/epoch.yaml"
+run "$MCPAUTH" key list --store "$T/epoch.yaml"
+expect_rc 2
+expect_out "epoch.yaml:"
+expect_out "a time must be after 1970-01-01T00:00:00Z"
+
 finish

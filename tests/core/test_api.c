@@ -157,6 +157,25 @@ static void test_limits_and_errors(void)
     free(y); free(e1);
 }
 
+/* Plugins often format deny texts into a per-thread buffer; a later
+ * instance of the same plugin must not rewrite the reported one. */
+static void test_deny_text_kept(void)
+{
+    char *e1 = entry("first", "required", "{ vote: deny, reason: ip_denied, message: one, shared_buffer: true }");
+    char *e2 = entry("second", "required", "{ vote: deny, reason: forbidden, message: two, shared_buffer: true }");
+    char *y = tu_fmt("version: 1\nstack:\n%s%s", e1, e2);
+    mcpauth *a = open_file("shared.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    mcpauth_check(a, &req, &d);
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_IP_DENIED);
+    CU_ASSERT_STRING_EQUAL(d.plugin, "first");
+    CU_ASSERT_STRING_EQUAL(d.message, "one");
+    mcpauth_close(a);
+    free(y); free(e1); free(e2);
+}
+
 static void test_open_string_and_options(void)
 {
     mcpauth *a = NULL;
@@ -257,6 +276,7 @@ static int add(void)
            !CU_add_test(s, "principal copied into the decision, released after observe", test_principal_and_release) ||
            !CU_add_test(s, "request size limit, bad requests, plugin errors", test_limits_and_errors) ||
            !CU_add_test(s, "string policies and open errors", test_open_string_and_options) ||
+           !CU_add_test(s, "the kept deny's texts are copied", test_deny_text_kept) ||
            !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
 }
 

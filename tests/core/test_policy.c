@@ -209,6 +209,38 @@ static void test_unsafe_plugin_refused(void)
     free(sub);
 }
 
+static void test_policy_file_safety(void)
+{
+    /* Whoever can write the policy decides who gets in. */
+    char *p = tu_write(dir, "open.yaml", "version: 1\nstack: []\n");
+    chmod(p, 0666);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_EPERM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "permissions 0666"));
+    chmod(p, 0644);
+    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
+    mcpauth_close(a);
+    free(p);
+    /* An include that others may write is refused the same way. */
+    p = tu_write(dir, "inc-open.yaml", "stack: []\n");
+    chmod(p, 0622);
+    REFUSED("version: 1\nstack:\n  - include: inc-open.yaml\n", "inc-open.yaml", "0622");
+    free(p);
+    /* Deep flow nesting is refused before libyaml's quadratic scanner. */
+    size_t n = 200000;
+    char *deep = malloc(2 * n + 64);
+    strcpy(deep, "version: 1\nstack: []\nx: ");
+    size_t len = strlen(deep);
+    memset(deep + len, '[', n);
+    memset(deep + len + n, ']', n);
+    deep[len + 2 * n] = '\0';
+    REFUSED(deep, "policy.yaml:3:68:", "nested deeper than 64");
+    free(deep);
+    REFUSED("version: 1\nstack: []\nx: '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['\n",
+            "policy.yaml:3:1:", "unknown key 'x'");
+}
+
 static void test_alias_bomb(void)
 {
     REFUSED("version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
@@ -229,7 +261,8 @@ static int add(void)
            !CU_add_test(s, "plugin config errors", test_plugin_config_errors) ||
            !CU_add_test(s, "includes and include cycles", test_includes) ||
            !CU_add_test(s, "plugins others may write are refused", test_unsafe_plugin_refused) ||
-           !CU_add_test(s, "alias expansion bomb", test_alias_bomb);
+           !CU_add_test(s, "alias expansion bomb", test_alias_bomb) ||
+           !CU_add_test(s, "writable policies and deep nesting refused", test_policy_file_safety);
 }
 
 int main(void) { return tu_main(add); }

@@ -5,7 +5,10 @@
  *             fail_create: "message",
  *             principal: { key_id, key_name, role, key_type,
  *                          allowed_ips: [..], allowed_tools: [..] },
- *             record: /path/file }   # appends "observe <label> <reason>" lines
+ *             record: /path/file,    # appends "observe <label> <reason>" lines
+ *             shared_buffer: true }  # message in one per-thread buffer that
+ *                                    # every instance reuses, as real plugins
+ *                                    # that format their texts do
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,10 @@ typedef struct script {
     char *pid, *pname, *prole, *ptype;
     char **ips, **tools;
     mcpauth_principal p;
+    int shared;
 } script;
+
+static _Thread_local char script_shared_buf[128];
 
 static char *dup(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -123,6 +129,7 @@ static mcpauth_status script_create(void **state, const mcpauth_plugin_env *env,
     svc->config_string(c, "detail", &d);
     svc->config_string(c, "record", &rec);
     svc->config_int(c, "retry_after", &ra);
+    svc->config_bool(c, "shared_buffer", &s->shared);
     s->message = dup(m);
     s->detail = dup(d);
     s->record = dup(rec);
@@ -160,6 +167,10 @@ static mcpauth_status script_vote(void *state, mcpauth_ctx *ctx, const mcpauth_r
     out->reason = s->reason;
     out->retry_after = s->retry_after;
     out->message = s->message;
+    if (s->shared && s->message) {
+        snprintf(script_shared_buf, sizeof(script_shared_buf), "%s", s->message);
+        out->message = script_shared_buf;
+    }
     out->detail = s->detail;
     return MCPAUTH_OK;
 }
