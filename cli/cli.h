@@ -13,6 +13,10 @@ int cli_check(int argc, char **argv);
 int cli_key(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 
+/* A log callback for mcpauth_open_ex: plugins' reports (a failing audit
+ * file, a store that turned unreadable) go to stderr. */
+void cli_log(void *arg, int level, const char *message);
+
 /* Print "mcpauth: " and the message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -284,7 +284,9 @@ int cli_check(int argc, char **argv)
     }
     mcpauth *a = NULL;
     mcpauth_error err;
-    if (mcpauth_open(&a, o.policy, &err) != MCPAUTH_OK) {
+    mcpauth_options opts = MCPAUTH_OPTIONS_INIT;
+    opts.log = cli_log;
+    if (mcpauth_open_ex(&a, o.policy, NULL, &opts, &err) != MCPAUTH_OK) {
         cli_err("%s", err.message);
         return CLI_EXIT_USAGE;
     }

@@ -16,7 +16,9 @@ static int policy_check(const char *path)
 {
     mcpauth *a = NULL;
     mcpauth_error err;
-    if (mcpauth_open(&a, path, &err) != MCPAUTH_OK) {
+    mcpauth_options opts = MCPAUTH_OPTIONS_INIT;
+    opts.log = cli_log;
+    if (mcpauth_open_ex(&a, path, NULL, &opts, &err) != MCPAUTH_OK) {
         cli_err("%s", err.message);
         return CLI_EXIT_USAGE;
     }

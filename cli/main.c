@@ -29,6 +29,16 @@ void cli_err(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_log(void *arg, int level, const char *message)
+{
+    static const char *const names[] = { "error", "warning", "info", "debug" };
+    (void)arg;
+    if (level > 1) /* info and debug would drown the decisions */
+        return;
+    fprintf(stderr, "mcpauth: %s: %s\n",
+            level >= 0 && level <= 3 ? names[level] : "log", message);
+}
+
 static void cli_usage(FILE *f)
 {
     fprintf(f, "usage: mcpauth VERB [ARGS]\n\nverbs:\n");
