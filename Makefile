@@ -33,4 +33,4 @@ bench: build
 	$(BUILD)/bin/mcpauth-bench --memory
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
