@@ -577,33 +577,74 @@ static const char *svc_config_scalar(const mcpauth_config *c)
     return c->kind == MCPAUTH_CONFIG_SCALAR ? c->scalar : NULL;
 }
 
-static mcpauth_status svc_config_strings(const mcpauth_config *c, const char *key,
-                                         const char *const **out, size_t *n)
+/* Scratch memory that lives until create returns. */
+static void *cfg_scratch(mcpauth_cfgdoc *d, size_t bytes)
+{
+    struct cfg_scratch *s = malloc(sizeof(*s) + bytes);
+    if (!s)
+        return NULL;
+    s->next = d->scratch;
+    d->scratch = s;
+    return s + 1;
+}
+
+/* The string items under `key` as nodes, NULL-terminated: the one reader
+ * behind config_strings and config_string_nodes. */
+static mcpauth_status cfg_string_items(const mcpauth_config *c, const char *key,
+                                       const mcpauth_config ***out, size_t *n)
 {
     mcpauth_config *v = mcpauth__cfg_get(c, key);
     if (!v)
         return MCPAUTH_ENOTFOUND;
-    size_t cnt = v->kind == MCPAUTH_CONFIG_SCALAR ? 1 : v->count;
     if (v->kind == MCPAUTH_CONFIG_MAP) {
         cfg_type_error(c, key, "'%s' must be a list of strings, not a map", key);
         return MCPAUTH_ETYPE;
     }
-    struct cfg_scratch *s = malloc(sizeof(*s) + (cnt + 1) * sizeof(char *));
-    if (!s)
+    int empty = v->kind == MCPAUTH_CONFIG_SCALAR && !v->quoted && !v->scalar[0];
+    size_t cnt = empty ? 0 : v->kind == MCPAUTH_CONFIG_SCALAR ? 1 : v->count;
+    const mcpauth_config **arr = cfg_scratch(c->doc, (cnt + 1) * sizeof(*arr));
+    if (!arr)
         return MCPAUTH_ENOMEM;
-    const char **arr = (const char **)(s + 1);
     for (size_t i = 0; i < cnt; i++) {
         const mcpauth_config *it = v->kind == MCPAUTH_CONFIG_SCALAR ? v : v->items[i];
         if (it->kind != MCPAUTH_CONFIG_SCALAR) {
-            free(s);
-            cfg_type_error(it, NULL, "'%s' must be a list of strings", key);
+            cfg_type_error(it, NULL, "'%s' items must be strings", key);
             return MCPAUTH_ETYPE;
         }
-        arr[i] = it->scalar;
+        arr[i] = it;
     }
     arr[cnt] = NULL;
-    s->next = c->doc->scratch;
-    c->doc->scratch = s;
+    *out = arr;
+    if (n)
+        *n = cnt;
+    return MCPAUTH_OK;
+}
+
+static mcpauth_status svc_config_string_nodes(const mcpauth_config *c, const char *key,
+                                              const mcpauth_config *const **out,
+                                              size_t *n)
+{
+    const mcpauth_config **items;
+    mcpauth_status st = cfg_string_items(c, key, &items, n);
+    if (st == MCPAUTH_OK)
+        *out = items;
+    return st;
+}
+
+static mcpauth_status svc_config_strings(const mcpauth_config *c, const char *key,
+                                         const char *const **out, size_t *n)
+{
+    const mcpauth_config **items;
+    size_t cnt;
+    mcpauth_status st = cfg_string_items(c, key, &items, &cnt);
+    if (st != MCPAUTH_OK)
+        return st;
+    const char **arr = cfg_scratch(c->doc, (cnt + 1) * sizeof(*arr));
+    if (!arr)
+        return MCPAUTH_ENOMEM;
+    for (size_t i = 0; i < cnt; i++)
+        arr[i] = items[i]->scalar;
+    arr[cnt] = NULL;
     *out = arr;
     if (n)
         *n = cnt;
@@ -714,4 +755,5 @@ const mcpauth_services mcpauth__services = {
     .log = mcpauth__svc_log,
     .emit = mcpauth__svc_emit,
     .monotonic_ns = mcpauth__mono_ns,
+    .config_string_nodes = svc_config_string_nodes,
 };

@@ -138,8 +138,9 @@ typedef struct mcpauth_services {
     /* The text of a scalar node, or NULL for a list or map. */
     const char *(*config_scalar)(const mcpauth_config *c);
     /* A list of strings under `key` (a single scalar counts as a list of
-     * one): *out is a NULL-terminated array owned by the core until create
-     * returns; *n its length. */
+     * one, an empty value `key:` as an empty list): *out is a
+     * NULL-terminated array owned by the core until create returns; *n its
+     * length. */
     mcpauth_status (*config_strings)(const mcpauth_config *c, const char *key,
                                      const char *const **out, size_t *n);
     /* Record an error about node `c` (or the value of `key` inside it when
@@ -175,6 +176,19 @@ typedef struct mcpauth_services {
     /* Monotonic clock in nanoseconds (for latency, never for decisions:
      * decisions use request->now_ms, which tests inject). */
     uint64_t (*monotonic_ns)(void);
+
+    /* Fields below were added after the first ABI; check `size` before
+     * using them in a plugin meant for older cores. */
+
+    /* The items of a list of strings under `key`, as nodes, so that an
+     * error can point at the offending item (read each with config_scalar).
+     * A single string counts as a list of one and an empty value (`key:`)
+     * as an empty list, as for config_strings. A map, or an item that is
+     * not a string, is reported and gives MCPAUTH_ETYPE. *out is owned by
+     * the core until create returns. */
+    mcpauth_status (*config_string_nodes)(const mcpauth_config *c, const char *key,
+                                          const mcpauth_config *const **out,
+                                          size_t *n);
 } mcpauth_services;
 
 /* The descriptor a plugin's entry point returns. abi_version and size come

@@ -31,32 +31,26 @@ static mcpauth_status ipw_read_set(const mcpauth_services *svc,
                                    const mcpauth_config *config,
                                    const char *key, ipw_set *set, int *present)
 {
-    const mcpauth_config *node = NULL;
-    mcpauth_status st = svc->config_node(config, key, &node);
-    *present = 0;
+    const mcpauth_config *const *items = NULL, *node = NULL;
+    size_t n = 0;
+    if (svc->config_node(config, key, &node) == MCPAUTH_OK &&
+        svc->config_kind(node) == MCPAUTH_CONFIG_MAP) {
+        svc->config_error(config, key, "'%s' must be a list of addresses", key);
+        return MCPAUTH_EPOLICY;
+    }
+    mcpauth_status st = svc->config_string_nodes(config, key, &items, &n);
+    *present = st != MCPAUTH_ENOTFOUND;
     if (st == MCPAUTH_ENOTFOUND)
         return MCPAUTH_OK;
     if (st != MCPAUTH_OK)
         return MCPAUTH_EPOLICY;
-    *present = 1;
-    mcpauth_config_kind kind = svc->config_kind(node);
-    if (kind == MCPAUTH_CONFIG_MAP) {
-        svc->config_error(config, key, "'%s' must be a list of addresses", key);
-        return MCPAUTH_EPOLICY;
-    }
-    size_t n = kind == MCPAUTH_CONFIG_LIST ? svc->config_count(node) : 1;
     for (size_t i = 0; i < n; i++) {
-        const mcpauth_config *item =
-            kind == MCPAUTH_CONFIG_LIST ? svc->config_item(node, i) : node;
-        const char *text = item ? svc->config_scalar(item) : NULL;
-        if (kind == MCPAUTH_CONFIG_SCALAR && text && !*text)
-            break; /* `key:` with no value: an empty list */
+        const char *text = svc->config_scalar(items[i]);
         ipw_cidr c;
-        const char *why = text ? ipw_cidr_parse(text, 1, &c) : "not a string";
+        const char *why = ipw_cidr_parse(text, 1, &c);
         if (why) {
-            svc->config_error(item ? item : node, NULL,
-                              "bad address in '%s': '%s': %s", key,
-                              text ? text : "", why);
+            svc->config_error(items[i], NULL, "bad address in '%s': '%s': %s", key,
+                              text, why);
             return MCPAUTH_EPOLICY;
         }
         if (ipw_set_add(set, &c) != 0)

@@ -115,46 +115,30 @@ static int role_list_copy(role_list *dst, const role_list *src)
 }
 
 /* Read `key` of `map` as a list of strings, keeping each item's node for
- * error messages. A single scalar is a list of one; an empty value (`key:`)
- * is an empty list. *present says whether the key was there. */
+ * error messages (the core's config_string_nodes: a single scalar is a list
+ * of one, an empty value an empty list). *present says whether the key was
+ * there. */
 static mcpauth_status role_read_list(role_builder *b, const mcpauth_config *map,
                                      const char *key, role_list *out,
                                      int *present)
 {
     const mcpauth_services *svc = b->svc;
-    const mcpauth_config *node = NULL;
-    mcpauth_status st = svc->config_node(map, key, &node);
-    *present = 0;
+    const mcpauth_config *const *items = NULL;
+    size_t count = 0;
+    mcpauth_status st = svc->config_string_nodes(map, key, &items, &count);
+    *present = st != MCPAUTH_ENOTFOUND;
     if (st == MCPAUTH_ENOTFOUND)
         return MCPAUTH_OK;
     if (st != MCPAUTH_OK)
         return MCPAUTH_EPOLICY;
-    *present = 1;
-    mcpauth_config_kind kind = svc->config_kind(node);
-    if (kind == MCPAUTH_CONFIG_MAP) {
-        svc->config_error(map, key, "'%s' must be a list of strings", key);
-        return MCPAUTH_EPOLICY;
-    }
-    size_t count = kind == MCPAUTH_CONFIG_LIST ? svc->config_count(node) : 1;
     out->v = calloc(count ? count : 1, sizeof(role_item));
     if (!out->v)
         return MCPAUTH_ENOMEM;
-    out->n = 0;
     for (size_t i = 0; i < count; i++) {
-        const mcpauth_config *item =
-            kind == MCPAUTH_CONFIG_LIST ? svc->config_item(node, i) : node;
-        const char *text = item ? svc->config_scalar(item) : NULL;
-        if (!text) {
-            svc->config_error(item ? item : node, NULL,
-                              "'%s' items must be strings", key);
-            return MCPAUTH_EPOLICY;
-        }
-        if (kind == MCPAUTH_CONFIG_SCALAR && *text == '\0')
-            break; /* `key:` with no value */
-        out->v[out->n].text = text;
-        out->v[out->n].node = item;
-        out->n++;
+        out->v[i].text = svc->config_scalar(items[i]);
+        out->v[i].node = items[i];
     }
+    out->n = count;
     return MCPAUTH_OK;
 }
 
