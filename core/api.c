@@ -101,10 +101,12 @@ mcpauth_status mcpauth_open_string(mcpauth **out, const char *yaml, mcpauth_erro
  */
 #define API_WALL_REFRESH_NS 1000000u
 
+/* initial-exec: one load off the thread pointer instead of a call to
+ * __tls_get_addr on every check (see rcu_thread_slot in rcu.c). */
 static _Thread_local struct {
     uint64_t mono_at;   /* when off was taken; 0: never */
     int64_t off_ns;     /* CLOCK_REALTIME - CLOCK_MONOTONIC */
-} api_wall;
+} api_wall __attribute__((tls_model("initial-exec")));
 
 static int64_t api_wall_ms(uint64_t mono_ns)
 {

@@ -88,6 +88,10 @@ mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup);
 /* Index of key `id` (NUL-terminated or MCPAUTH__KEY_ID_LEN chars), or -1. */
 long mcpauth__snap_find(const mcpauth__snap *s, const char *id);
 
+/* Start fetching the table slot where snap_find(s, id) begins: a hint, it
+ * changes nothing. id: MCPAUTH__KEY_ID_LEN readable characters. */
+void mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id);
+
 /* Parse store text (`name` for messages) into a new snapshot. */
 mcpauth_status mcpauth__store_parse(const char *name, const char *text,
                                     size_t len, mcpauth__snap **out,

@@ -163,6 +163,12 @@ long mcpauth__snap_find(const mcpauth__snap *s, const char *id)
     }
 }
 
+void mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id)
+{
+    if (s->table)
+        __builtin_prefetch(&s->table[id_hash(id) & s->mask]);
+}
+
 mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup)
 {
     size_t cap = 16;

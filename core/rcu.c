@@ -5,7 +5,13 @@
 
 #include <sched.h>
 
-static _Thread_local unsigned rcu_thread_slot = ~0u;
+/* Performance: every check reads this. The library's default TLS model
+ * calls __tls_get_addr for each access; initial-exec is one load off the
+ * thread pointer. It is fine for a library linked by the program (as
+ * libmcpauth is), and the 4 bytes fit glibc's reserve even if it is
+ * dlopened. */
+static _Thread_local unsigned rcu_thread_slot
+    __attribute__((tls_model("initial-exec"))) = ~0u;
 static atomic_uint rcu_next_slot;
 
 static unsigned rcu_slot_index(void)

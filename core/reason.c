@@ -3,22 +3,27 @@
 
 #include "mcpauth/mcpauth.h"
 
+/* The message's length is kept beside it: every allow copies the default
+ * message into the decision, and the length need not be counted each time. */
+#define REASON(name, http, msg) { name, http, msg, sizeof(msg) - 1 }
+
 static const struct {
     const char *name;
     int http;
     const char *message;
+    size_t message_len;
 } reasons[MCPAUTH_REASON_COUNT] = {
-    { "ok", 200, "allowed" },
-    { "no_credentials", 401, "credentials are required" },
-    { "bad_credentials", 401, "the credentials are not valid" },
-    { "expired", 401, "the credentials have expired" },
-    { "revoked", 401, "the credentials have been revoked" },
-    { "forbidden", 403, "not permitted" },
-    { "ip_denied", 403, "requests from this address are not permitted" },
-    { "rate_limited", 429, "too many requests; retry later" },
-    { "locked_out", 429, "too many failed attempts; retry later" },
-    { "too_large", 413, "the request is too large" },
-    { "internal_error", 500, "internal error; the request was denied" },
+    REASON("ok", 200, "allowed"),
+    REASON("no_credentials", 401, "credentials are required"),
+    REASON("bad_credentials", 401, "the credentials are not valid"),
+    REASON("expired", 401, "the credentials have expired"),
+    REASON("revoked", 401, "the credentials have been revoked"),
+    REASON("forbidden", 403, "not permitted"),
+    REASON("ip_denied", 403, "requests from this address are not permitted"),
+    REASON("rate_limited", 429, "too many requests; retry later"),
+    REASON("locked_out", 429, "too many failed attempts; retry later"),
+    REASON("too_large", 413, "the request is too large"),
+    REASON("internal_error", 500, "internal error; the request was denied"),
 };
 
 const char *mcpauth_reason_name(mcpauth_reason r)
@@ -35,6 +40,14 @@ const char *mcpauth__reason_message(mcpauth_reason r)
 {
     return (unsigned)r < MCPAUTH_REASON_COUNT ? reasons[r].message
                                               : reasons[MCPAUTH_REASON_INTERNAL_ERROR].message;
+}
+
+const char *mcpauth__reason_message_len(mcpauth_reason r, size_t *len)
+{
+    if ((unsigned)r >= MCPAUTH_REASON_COUNT)
+        r = MCPAUTH_REASON_INTERNAL_ERROR;
+    *len = reasons[r].message_len;
+    return reasons[r].message;
 }
 
 int mcpauth_reason_from_name(const char *name, mcpauth_reason *out)

@@ -8,6 +8,17 @@
 #include <string.h>
 
 const char *mcpauth__reason_message(mcpauth_reason r);
+const char *mcpauth__reason_message_len(mcpauth_reason r, size_t *len);
+
+/* strlcpy for a source whose length is known: the decision path copies
+ * labels and default messages whose lengths were counted once, at load. */
+static void copy_known(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 struct mcpauth_ctx {
     mcpauth_stack *stack;
@@ -108,6 +119,7 @@ static mcpauth_status instance_create(mcpauth_stack *s, const mcpauth_policy_spe
     in->control = es->control;
     if (!(in->label = mcpauth__strdup(es->label)))
         return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
+    in->label_len = strlen(in->label);
     mcpauth_status st = mcpauth__plugin_load(spec, es, &in->lib, err);
     if (st)
         return st;
@@ -254,7 +266,7 @@ static void trace_put(mcpauth_trace_entry *t, const mcpauth_instance *in,
                       mcpauth_trace_vote v, const mcpauth_vote_result *r,
                       uint64_t ns)
 {
-    mcpauth__strlcpy(t->name, in->label, sizeof(t->name));
+    copy_known(t->name, sizeof(t->name), in->label, in->label_len);
     t->control = in->control;
     t->vote = v;
     t->reason = v == MCPAUTH_TRACE_DENY ? sane_reason(r->reason)
@@ -279,7 +291,8 @@ void mcpauth__decision_fail(mcpauth_decision *out, mcpauth_reason reason,
 }
 
 static void decision_set(mcpauth_decision *out, int allowed, mcpauth_reason reason,
-                         const mcpauth_vote_result *r, const char *plugin)
+                         const mcpauth_vote_result *r, const char *plugin,
+                         size_t plugin_len)
 {
     out->allowed = allowed;
     out->reason = reason;
@@ -287,10 +300,22 @@ static void decision_set(mcpauth_decision *out, int allowed, mcpauth_reason reas
     out->retry_after = !allowed && r && (reason == MCPAUTH_REASON_RATE_LIMITED ||
                                          reason == MCPAUTH_REASON_LOCKED_OUT)
                            ? (r->retry_after ? r->retry_after : 1) : 0;
-    mcpauth__strlcpy(out->plugin, plugin, sizeof(out->plugin));
-    mcpauth__strlcpy(out->message, r && r->message ? r->message
-                                                   : mcpauth__reason_message(reason),
-                     sizeof(out->message));
+    copy_known(out->plugin, sizeof(out->plugin), plugin, plugin_len);
+    if (r && r->message) {
+        mcpauth__strlcpy(out->message, r->message, sizeof(out->message));
+    } else {
+        size_t n;
+        const char *m = mcpauth__reason_message_len(reason, &n);
+        copy_known(out->message, sizeof(out->message), m, n);
+    }
+}
+
+/* decision_set with the label of entry i as the deciding plugin. */
+static void decision_set_at(mcpauth_stack *s, long i, mcpauth_decision *out,
+                            int allowed, mcpauth_reason reason,
+                            const mcpauth_vote_result *r)
+{
+    decision_set(out, allowed, reason, r, s->e[i].label, s->e[i].label_len);
 }
 
 /* Turn the running impression into the final decision. */
@@ -299,23 +324,23 @@ static const char *eval_finish(mcpauth_stack *s, const eval_state *e,
 {
     const char *detail = NULL;
     if (e->error_at >= 0) {
-        decision_set(out, 0, MCPAUTH_REASON_INTERNAL_ERROR, NULL, s->e[e->error_at].label);
+        decision_set_at(s, e->error_at, out, 0, MCPAUTH_REASON_INTERNAL_ERROR, NULL);
         detail = "the plugin returned an error";
     } else if (e->imp == IMP_BAD) {
-        decision_set(out, 0, sane_reason(e->first_deny.reason), &e->first_deny,
-                     s->e[e->deny_at].label);
+        decision_set_at(s, e->deny_at, out, 0, sane_reason(e->first_deny.reason),
+                        &e->first_deny);
         detail = e->first_deny.detail;
     } else if (e->imp == IMP_GOOD) {
-        decision_set(out, 1, MCPAUTH_REASON_OK, NULL, s->e[e->allow_at].label);
+        decision_set_at(s, e->allow_at, out, 1, MCPAUTH_REASON_OK, NULL);
     } else if (e->opt_deny_at >= 0) {
-        decision_set(out, 0, sane_reason(e->opt_deny.reason), &e->opt_deny,
-                     s->e[e->opt_deny_at].label);
+        decision_set_at(s, e->opt_deny_at, out, 0, sane_reason(e->opt_deny.reason),
+                        &e->opt_deny);
         detail = e->opt_deny.detail;
     } else if (e->opt_allow_at >= 0) {
-        decision_set(out, 1, MCPAUTH_REASON_OK, NULL, s->e[e->opt_allow_at].label);
+        decision_set_at(s, e->opt_allow_at, out, 1, MCPAUTH_REASON_OK, NULL);
     } else {
         /* Fail closed: nobody vouched for the request. */
-        decision_set(out, 0, MCPAUTH_REASON_FORBIDDEN, NULL, "");
+        decision_set(out, 0, MCPAUTH_REASON_FORBIDDEN, NULL, "", 0);
         detail = s->n ? "every plugin abstained" : "the stack is empty";
     }
     return detail;
@@ -396,7 +421,8 @@ mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req
     out->has_principal = 0;
     if (s->max_request_bytes && req->bytes > s->max_request_bytes) {
         /* Too large to look at: refused before any plugin runs. */
-        decision_set(out, 0, MCPAUTH_REASON_TOO_LARGE, NULL, "limits");
+        decision_set(out, 0, MCPAUTH_REASON_TOO_LARGE, NULL, "limits",
+                     sizeof("limits") - 1);
         detail = "request exceeds limits.max_request_bytes";
         if (ntrace)
             *ntrace = 0;

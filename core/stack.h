@@ -9,6 +9,7 @@
 
 typedef struct mcpauth_instance {
     char *label;
+    size_t label_len; /* strlen(label), for the copy into each decision */
     mcpauth_control control;
     mcpauth_loaded lib;
     void *state;

@@ -87,6 +87,22 @@ static void rl_deny(mcpauth_vote_result *out, mcpauth_reason reason,
     out->detail = detail;
 }
 
+static void rl_deny_lockout(mcpauth_vote_result *out, int64_t until,
+                            int64_t now_ms)
+{
+    rl_deny(out, MCPAUTH_REASON_LOCKED_OUT, rl_sat_sub(until, now_ms),
+            "too many failed attempts; try again later",
+            "client address locked out after repeated bad credentials");
+}
+
+static void rl_deny_rate(mcpauth_vote_result *out, int64_t wait_ms, int by_ip)
+{
+    rl_deny(out, MCPAUTH_REASON_RATE_LIMITED, wait_ms,
+            "too many requests; slow down",
+            by_ip ? "request rate of the client address exceeded"
+                  : "request rate of the principal exceeded");
+}
+
 /* Step 1 of vote: a locked-out address is refused before anything else,
  * whatever credential it presents. */
 static mcpauth_status rl_vote_lockout(rl_instance *in, const rl_key *ip,
@@ -97,10 +113,29 @@ static mcpauth_status rl_vote_lockout(rl_instance *in, const rl_key *ip,
         return MCPAUTH_OK;
     mcpauth_status st = in->be.locked_until(in->be.self, ip, now_ms, &until);
     if (st == MCPAUTH_OK && until > now_ms)
-        rl_deny(out, MCPAUTH_REASON_LOCKED_OUT, rl_sat_sub(until, now_ms),
-                "too many failed attempts; try again later",
-                "client address locked out after repeated bad credentials");
+        rl_deny_lockout(out, until, now_ms);
     return st;
+}
+
+/* Performance: with lockouts on and the rate counted by address, both
+ * steps look up the same key, so one backend call does both (one hash,
+ * one shard lock, one probe instead of two; docs/performance.md). The
+ * lockout is still checked first, and a dry run still creates no state. */
+static mcpauth_status rl_vote_by_ip(rl_instance *in, mcpauth_ctx *ctx,
+                                    const rl_key *ip, const rl_rate *rate,
+                                    int64_t now_ms, mcpauth_vote_result *out)
+{
+    int64_t until = 0;
+    rl_take_result r;
+    mcpauth_status st = in->be.locked_take(in->be.self, ip, rate, now_ms,
+                                           in->svc->dry_run(ctx), &until, &r);
+    if (st != MCPAUTH_OK)
+        return st;
+    if (until > now_ms)
+        rl_deny_lockout(out, until, now_ms);
+    else if (rate && !r.allowed)
+        rl_deny_rate(out, r.wait_ms, 1);
+    return MCPAUTH_OK;
 }
 
 static mcpauth_status rl_vote(void *state, mcpauth_ctx *ctx,
@@ -111,21 +146,23 @@ static mcpauth_status rl_vote(void *state, mcpauth_ctx *ctx,
     rl_key ip, pkey;
     rl_take_result r;
     rl_key_from_ip(&ip, req->client_ip);
-    mcpauth_status st = rl_vote_lockout(in, &ip, req->now_ms, out);
-    if (st != MCPAUTH_OK || out->vote == MCPAUTH_VOTE_DENY)
-        return st;
+    /* Reading the principal and the rate changes nothing, so they may be
+     * looked up before the lockout check. */
     const mcpauth_principal *p = in->svc->principal(ctx);
     const rl_rate *rate = rl_config_rate_for(&in->cfg, p ? p->role : NULL);
     const rl_key *key = rl_rate_key(in, p, &ip, &pkey);
+    if (in->cfg.lockout.max_failures != 0 && (key == &ip || !rate))
+        return rl_vote_by_ip(in, ctx, &ip, key == &ip ? rate : NULL,
+                             req->now_ms, out);
+    mcpauth_status st = rl_vote_lockout(in, &ip, req->now_ms, out);
+    if (st != MCPAUTH_OK || out->vote == MCPAUTH_VOTE_DENY)
+        return st;
     if (!rate || !key)
         return MCPAUTH_OK; /* abstain: nothing of ours to count */
     st = in->be.take(in->be.self, key, rate, req->now_ms,
                      in->svc->dry_run(ctx), &r);
     if (st == MCPAUTH_OK && !r.allowed)
-        rl_deny(out, MCPAUTH_REASON_RATE_LIMITED, r.wait_ms,
-                "too many requests; slow down",
-                key == &ip ? "request rate of the client address exceeded"
-                           : "request rate of the principal exceeded");
+        rl_deny_rate(out, r.wait_ms, key == &ip);
     return st;
 }
 

@@ -46,6 +46,15 @@ typedef struct rl_backend {
      * locked out at now_ms. Creates no state. */
     mcpauth_status (*locked_until)(void *self, const rl_key *ip,
                                    int64_t now_ms, int64_t *until_ms);
+    /* The lockout check and then take for the same address key `ip`, under
+     * one lookup: the request path needs both for every request limited by
+     * address, and each alone costs a hash, a shard lock and a probe.
+     * Same result as locked_until(ip), then, when *until_ms is 0 and `rate`
+     * is not NULL, take(ip, rate); out->allowed is 1 when take did not run.
+     * A dry call creates no state. */
+    mcpauth_status (*locked_take)(void *self, const rl_key *ip,
+                                  const rl_rate *rate, int64_t now_ms, int dry,
+                                  int64_t *until_ms, rl_take_result *out);
     /* How many keys the backend tracks now (for tests and stats). */
     size_t (*tracked)(void *self);
     void (*destroy)(void *self);

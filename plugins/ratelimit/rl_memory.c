@@ -240,6 +240,29 @@ static uint32_t rl_insert(rl_memory *m, rl_shard *sh, uint64_t h,
 
 /* ---- the backend functions ---- */
 
+/* take for key k, found at i (RL_NIL: absent), with sh->lock held. */
+static mcpauth_status rl_take_held(rl_memory *m, rl_shard *sh, uint64_t h,
+                                   const rl_key *k, uint32_t i,
+                                   const rl_rate *rate, int64_t now_ms,
+                                   int dry, rl_take_result *out)
+{
+    rl_gcra_state g = { RL_TAT_NONE, 0 };
+    if (i != RL_NIL)
+        g = (rl_gcra_state){ sh->entries[i].tat, sh->entries[i].rpm };
+    int r = rl_gcra_take(&g, rate, now_ms, dry, &out->wait_ms);
+    out->allowed = r == 1;
+    if (r < 0)
+        return MCPAUTH_ERANGE;
+    if (r == 0 || dry)
+        return MCPAUTH_OK;
+    if (i == RL_NIL && (i = rl_insert(m, sh, h, k, now_ms)) == RL_NIL)
+        return MCPAUTH_ENOMEM;
+    sh->entries[i].tat = g.tat;
+    sh->entries[i].rpm = g.rpm;
+    rl_touch(m, sh, i, now_ms);
+    return MCPAUTH_OK;
+}
+
 static mcpauth_status rl_mem_take(void *self, const rl_key *key,
                                   const rl_rate *rate, int64_t now_ms, int dry,
                                   rl_take_result *out)
@@ -247,28 +270,9 @@ static mcpauth_status rl_mem_take(void *self, const rl_key *key,
     rl_memory *m = self;
     uint64_t h = rl_hash(m, key);
     rl_shard *sh = rl_shard_of(m, h);
-    mcpauth_status st = MCPAUTH_OK;
     pthread_mutex_lock(&sh->lock);
-    uint32_t i = rl_find(sh, h, key);
-    rl_gcra_state g = { RL_TAT_NONE, 0 };
-    if (i != RL_NIL)
-        g = (rl_gcra_state){ sh->entries[i].tat, sh->entries[i].rpm };
-    int r = rl_gcra_take(&g, rate, now_ms, dry, &out->wait_ms);
-    out->allowed = r == 1;
-    if (r < 0) {
-        st = MCPAUTH_ERANGE;
-        goto out;
-    }
-    if (r == 0 || dry)
-        goto out;
-    if (i == RL_NIL && (i = rl_insert(m, sh, h, key, now_ms)) == RL_NIL) {
-        st = MCPAUTH_ENOMEM;
-        goto out;
-    }
-    sh->entries[i].tat = g.tat;
-    sh->entries[i].rpm = g.rpm;
-    rl_touch(m, sh, i, now_ms);
-out:
+    mcpauth_status st = rl_take_held(m, sh, h, key, rl_find(sh, h, key), rate,
+                                     now_ms, dry, out);
     pthread_mutex_unlock(&sh->lock);
     return st;
 }
@@ -327,6 +331,29 @@ static mcpauth_status rl_mem_locked_until(void *self, const rl_key *ip,
         *until_ms = sh->entries[i].locked_until_ms;
     pthread_mutex_unlock(&sh->lock);
     return MCPAUTH_OK;
+}
+
+/* locked_until then take under one hash, lock and probe (rl_backend.h). */
+static mcpauth_status rl_mem_locked_take(void *self, const rl_key *ip,
+                                         const rl_rate *rate, int64_t now_ms,
+                                         int dry, int64_t *until_ms,
+                                         rl_take_result *out)
+{
+    rl_memory *m = self;
+    uint64_t h = rl_hash(m, ip);
+    rl_shard *sh = rl_shard_of(m, h);
+    mcpauth_status st = MCPAUTH_OK;
+    pthread_mutex_lock(&sh->lock);
+    uint32_t i = rl_find(sh, h, ip);
+    *until_ms = 0;
+    out->allowed = 1;
+    out->wait_ms = 0;
+    if (i != RL_NIL && sh->entries[i].locked_until_ms > now_ms)
+        *until_ms = sh->entries[i].locked_until_ms;
+    else if (rate)
+        st = rl_take_held(m, sh, h, ip, i, rate, now_ms, dry, out);
+    pthread_mutex_unlock(&sh->lock);
+    return st;
 }
 
 static size_t rl_mem_tracked(void *self)
@@ -393,7 +420,8 @@ mcpauth_status rl_memory_backend_new(rl_backend *out, size_t max_tracked,
         }
     }
     *out = (rl_backend){ m, rl_mem_take, rl_mem_record_failure,
-                         rl_mem_locked_until, rl_mem_tracked, rl_mem_destroy };
+                         rl_mem_locked_until, rl_mem_locked_take,
+                         rl_mem_tracked, rl_mem_destroy };
     m = NULL;
     st = MCPAUTH_OK;
 out:

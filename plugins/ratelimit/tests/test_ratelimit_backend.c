@@ -303,6 +303,40 @@ static void test_dry_creates_nothing(void)
     be.destroy(be.self);
 }
 
+/* locked_take answers as locked_until then take would: a dry call creates
+ * nothing, the rate is counted, and a lockout is reported without taking. */
+static void test_locked_take(void)
+{
+    rl_backend be;
+    rl_rate r = { 60, 2 };
+    rl_take_result res;
+    int64_t until = -1;
+    rl_key k, lk;
+    ip_key(&k, 1);
+    ip_key(&lk, 2);
+    CU_ASSERT_EQUAL_FATAL(rl_memory_backend_new(&be, 1000, &RULE), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(be.locked_take(be.self, &k, &r, T0, 1, &until, &res), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(res.allowed, 1);
+    CU_ASSERT_EQUAL(until, 0);
+    CU_ASSERT_EQUAL(be.tracked(be.self), 0);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(be.locked_take(be.self, &k, &r, T0, 0, &until, &res), MCPAUTH_OK);
+        CU_ASSERT_EQUAL(res.allowed, 1);
+    }
+    CU_ASSERT_EQUAL(be.locked_take(be.self, &k, &r, T0, 0, &until, &res), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(res.allowed, 0);
+    CU_ASSERT_EQUAL(res.wait_ms, 1000);
+    CU_ASSERT_EQUAL(until, 0);
+    lock(&be, &lk, T0);
+    CU_ASSERT_EQUAL(be.locked_take(be.self, &lk, &r, T0, 0, &until, &res), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(until, T0 + RULE.lockout_ms);
+    CU_ASSERT_EQUAL(take(&be, &lk, T0), 1); /* the burst is whole: */
+    CU_ASSERT_EQUAL(take(&be, &lk, T0), 1); /* nothing was taken above */
+    CU_ASSERT_EQUAL(be.locked_take(be.self, &lk, NULL, T0, 0, &until, &res), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(until, T0 + RULE.lockout_ms);
+    be.destroy(be.self);
+}
+
 /* Memory per tracked key at the default max_tracked, measured with the
  * allocator's own count and printed for docs/ratelimit.md. */
 static void test_bytes_per_key(void)
@@ -349,6 +383,7 @@ static int add_suites(void)
     CU_add_test(s, "idle entries go first", test_idle_goes_first);
     CU_add_test(s, "only lockouts: soonest end goes", test_only_lockouts);
     CU_add_test(s, "dry calls create nothing", test_dry_creates_nothing);
+    CU_add_test(s, "locked_take: one lookup for both", test_locked_take);
     CU_add_test(s, "bytes per tracked key", test_bytes_per_key);
     return 0;
 }
