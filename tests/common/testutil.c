@@ -1,6 +1,8 @@
 /* testutil.c: see testutil.h. */
 #include "testutil.h"
 
+#include "mcpauth/mcpauth.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,33 @@ const char *tu_plugin_dir(void)
 {
     const char *d = getenv("MCPAUTH_TEST_PLUGIN_DIR");
     return d ? d : "build/lib/mcpauth";
+}
+
+void tu_expect_config_error(const char *dir, const char *plugin, const char *config,
+                            const char *where, const char *what)
+{
+    char *yaml = tu_fmt("version: 1\n"
+                        "stack:\n"
+                        "  - plugin: %s\n"
+                        "    control: required\n"
+                        "    config:\n"
+                        "%s",
+                        plugin, config);
+    char *path = tu_write(dir, "bad.yaml", yaml);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    memset(&err, 0, sizeof(err));
+    CU_ASSERT_NOT_EQUAL(mcpauth_open(&a, path, &err), MCPAUTH_OK);
+    CU_ASSERT_PTR_NULL(a);
+    char *want = tu_fmt("bad.yaml:%s", where);
+    if (!strstr(err.message, want) || !strstr(err.message, what))
+        fprintf(stderr, "expected '%s' and '%s' in: %s\n", want, what, err.message);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, what));
+    mcpauth_close(a);
+    free(want);
+    free(yaml);
+    free(path);
 }
 
 int tu_main(int (*add)(void))

@@ -21,6 +21,12 @@ const char *tu_plugin_dir(void);
 /* asprintf that aborts on failure. */
 char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Write a policy with one `plugin` entry whose config is `config` (block
+ * YAML, indented six spaces) to dir/bad.yaml, and assert that loading it
+ * fails with a message holding "bad.yaml:<where>" and `what`. */
+void tu_expect_config_error(const char *dir, const char *plugin, const char *config,
+                            const char *where, const char *what);
+
 /* Run the suites registered by `add` and return the process exit code. */
 int tu_main(int (*add)(void));
 

@@ -333,33 +333,11 @@ static void test_ten_thousand(void)
     free(cfg);
 }
 
-/* Load a policy whose ipwhitelist config is `config` (block YAML, indented
- * six spaces) and expect an error holding `where` and `what`. */
+/* A policy with this plugin's config `config` must fail to load with
+ * "bad.yaml:<where>" and `what` in the message. */
 static void expect_error(const char *config, const char *where, const char *what)
 {
-    char *yaml = tu_fmt("version: 1\n"
-                        "stack:\n"
-                        "  - plugin: ipwhitelist\n"
-                        "    control: required\n"
-                        "    config:\n"
-                        "%s",
-                        config);
-    char *path = tu_write(tmpdir, "bad.yaml", yaml);
-    mcpauth *a = NULL;
-    mcpauth_error err;
-    memset(&err, 0, sizeof(err));
-    CU_ASSERT_NOT_EQUAL(mcpauth_open(&a, path, &err), MCPAUTH_OK);
-    CU_ASSERT_PTR_NULL(a);
-    char *want = tu_fmt("bad.yaml:%s", where);
-    if (!strstr(err.message, want) || !strstr(err.message, what))
-        fprintf(stderr, "expected '%s' and '%s' in: %s\n", want, what,
-                err.message);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, what));
-    mcpauth_close(a);
-    free(want);
-    free(yaml);
-    free(path);
+    tu_expect_config_error(tmpdir, "ipwhitelist", config, where, what);
 }
 
 static void test_config_errors(void)

@@ -494,34 +494,11 @@ static void test_concurrent(void)
 
 /* ---- config errors name file:line:col ---- */
 
-/* Load `config` (block YAML, indented for the role entry's config map) and
- * expect a failure whose message holds `where` and `what`. */
+/* A policy with this plugin's config `config` must fail to load with
+ * "bad.yaml:<where>" and `what` in the message. */
 static void expect_error(const char *config, const char *where, const char *what)
 {
-    char *yaml = tu_fmt("version: 1\n"
-                        "stack:\n"
-                        "  - plugin: role\n"
-                        "    control: required\n"
-                        "    config:\n"
-                        "%s",
-                        config);
-    char *path = tu_write(tmpdir, "bad.yaml", yaml);
-    mcpauth *a = NULL;
-    mcpauth_error err;
-    memset(&err, 0, sizeof(err));
-    mcpauth_status st = mcpauth_open(&a, path, &err);
-    CU_ASSERT_NOT_EQUAL(st, MCPAUTH_OK);
-    CU_ASSERT_PTR_NULL(a);
-    char *want = tu_fmt("bad.yaml:%s", where);
-    if (!strstr(err.message, want) || !strstr(err.message, what))
-        fprintf(stderr, "expected '%s' and '%s' in: %s\n", want, what,
-                err.message);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, what));
-    mcpauth_close(a);
-    free(want);
-    free(yaml);
-    free(path);
+    tu_expect_config_error(tmpdir, "role", config, where, what);
 }
 
 static void test_config_errors(void)
