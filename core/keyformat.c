@@ -52,24 +52,44 @@ static int is_b62(char c)
            (c >= 'a' && c <= 'z');
 }
 
-/* 1 for the base62 characters. Performance: the 54-character body check
- * runs on every verification; a table lookup without branches lets the
- * compiler check many characters a step. Filled with crc_tables. */
-static unsigned char b62_tab[256];
+/* Performance: the 54-character body check runs on every verification.
+ * A byte at a time it was ~330 instructions, more than the CRC; sixteen
+ * bytes a step with GCC's portable vector extension (SSE2 on x86-64, NEON
+ * on arm64, plain code elsewhere) make it ~40. Letters are folded to lower
+ * case with | 0x20, which maps no other byte into 'a'..'z'; unsigned
+ * wrap-around turns each range test into one comparison. */
+typedef unsigned char b62_vec __attribute__((vector_size(16)));
 
-__attribute__((constructor)) static void b62_table(void)
+/* 1 when the 16 bytes at s are all base62. */
+static int block_b62(const char *s)
 {
-    for (int c = 0; c < 256; c++)
-        b62_tab[c] = (unsigned char)is_b62((char)c);
+    b62_vec v, letter, digit;
+    memcpy(&v, s, sizeof(v));
+    letter = (v | 0x20) - 'a';
+    digit = v - '0';
+    b62_vec ok = (b62_vec)((letter < 26) | (digit < 10));
+    uint64_t w[2];
+    memcpy(w, &ok, sizeof(w));
+    return (w[0] & w[1]) == UINT64_MAX;
 }
 
 /* 1 when all n characters are base62. */
 static int all_b62(const char *s, size_t n)
 {
-    unsigned ok = 1;
-    for (size_t i = 0; i < n; i++)
-        ok &= b62_tab[(unsigned char)s[i]];
-    return (int)ok;
+    if (n < sizeof(b62_vec)) {
+        for (size_t i = 0; i < n; i++)
+            if (!is_b62(s[i]))
+                return 0;
+        return 1;
+    }
+    int ok = 1;
+    size_t i = 0;
+    for (; i + sizeof(b62_vec) <= n; i += sizeof(b62_vec))
+        ok &= block_b62(s + i);
+    /* The tail as one block that overlaps the previous one. */
+    if (i < n)
+        ok &= block_b62(s + n - sizeof(b62_vec));
+    return ok;
 }
 
 /* The CRC as 6 base62 digits, most significant first (62^6 > 2^32). */

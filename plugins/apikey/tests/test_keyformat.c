@@ -117,6 +117,32 @@ static void test_malformed_shapes(void)
     CU_ASSERT_EQUAL(parse(buf), MCPAUTH__KEY_BAD_PREFIX);
 }
 
+/* Every byte value at every body position, and in bodies of every length
+ * around the 16-byte blocks the check reads: the body is refused as
+ * BAD_CHAR exactly when the byte is outside [0-9A-Za-z]. */
+static int b62_char(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static void test_every_byte_every_position(void)
+{
+    make_good();
+    size_t body = good_len - MCPAUTH__KEY_BODY_LEN;
+    char buf[MCPAUTH_KEY_TEXT_MAX];
+    int wrong = 0;
+    for (size_t len = 1; len <= MCPAUTH__KEY_BODY_LEN; len++)
+        for (size_t pos = 0; pos < len; pos++)
+            for (int c = 1; c < 256; c++) {
+                memcpy(buf, good, body + len);
+                buf[body + len] = '\0';
+                buf[body + pos] = (char)c;
+                int bad_char = parse(buf) == MCPAUTH__KEY_BAD_CHAR;
+                wrong += bad_char == b62_char(c);
+            }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
 /* CRC32 catches every burst of up to 32 bits: every single-character typo
  * anywhere in the key, and every swap of two neighbours that differ. */
 static void test_every_typo_caught(void)
@@ -176,6 +202,8 @@ static int add(void)
            !CU_add_test(s, "generate refuses bad input", test_generate_refuses) ||
            !CU_add_test(s, "every malformed shape", test_malformed_shapes) ||
            !CU_add_test(s, "every typo caught by the checksum", test_every_typo_caught) ||
+           !CU_add_test(s, "every byte at every body position",
+                        test_every_byte_every_position) ||
            !CU_add_test(s, "prefix and id rules", test_prefix_and_id_rules);
 }
 
