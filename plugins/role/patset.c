@@ -68,12 +68,28 @@ static size_t role_sort_unique(const char **v, size_t n)
     return out;
 }
 
+/* `abc*` (stars only at the end) is a PREFIX, `*abc` a SUFFIX; anything
+ * with '?', an inner star or stars at both ends is GENERAL. */
+static role_glob role_glob_compile(const char *pat)
+{
+    size_t lead = strspn(pat, "*");
+    size_t lit = strcspn(pat + lead, "*?");
+    const char *rest = pat + lead + lit;
+    role_glob g = { pat, 0, ROLE_GLOB_GENERAL };
+    if (lead == 0 && rest[strspn(rest, "*")] == '\0' && *rest == '*')
+        g = (role_glob){ pat, lit, ROLE_GLOB_PREFIX };
+    else if (lead > 0 && *rest == '\0')
+        g = (role_glob){ pat + lead, lit, ROLE_GLOB_SUFFIX };
+    return g;
+}
+
 int role_patset_build(role_patset *set, const char *const *pats, size_t n)
 {
     memset(set, 0, sizeof(*set));
     set->lits = calloc(n ? n : 1, sizeof(char *));
     set->globs = calloc(n ? n : 1, sizeof(char *));
-    if (!set->lits || !set->globs) {
+    set->compiled = calloc(n ? n : 1, sizeof(role_glob));
+    if (!set->lits || !set->globs || !set->compiled) {
         role_patset_free(set);
         return -1;
     }
@@ -87,7 +103,23 @@ int role_patset_build(role_patset *set, const char *const *pats, size_t n)
     }
     set->nlits = role_sort_unique(set->lits, set->nlits);
     set->nglobs = role_sort_unique(set->globs, set->nglobs);
+    for (size_t i = 0; i < set->nglobs; i++)
+        set->compiled[i] = role_glob_compile(set->globs[i]);
     return 0;
+}
+
+/* slen is strlen(s), counted once per set by the caller. */
+static int role_glob_hit(const role_glob *g, const char *s, size_t slen)
+{
+    switch (g->kind) {
+    case ROLE_GLOB_PREFIX:
+        return slen >= g->len && memcmp(s, g->fix, g->len) == 0;
+    case ROLE_GLOB_SUFFIX:
+        return slen >= g->len && memcmp(s + slen - g->len, g->fix, g->len) == 0;
+    case ROLE_GLOB_GENERAL:
+        break;
+    }
+    return role_glob_match(g->fix, s);
 }
 
 int role_patset_match(const role_patset *set, const char *s)
@@ -97,8 +129,9 @@ int role_patset_match(const role_patset *set, const char *s)
     if (set->nlits && bsearch(&s, set->lits, set->nlits, sizeof(char *),
                               role_strcmp_ptr))
         return 1;
+    size_t slen = set->nglobs ? strlen(s) : 0;
     for (size_t i = 0; i < set->nglobs; i++)
-        if (role_glob_match(set->globs[i], s))
+        if (role_glob_hit(&set->compiled[i], s, slen))
             return 1;
     return 0;
 }
@@ -114,5 +147,6 @@ void role_patset_free(role_patset *set)
         return;
     free(set->lits);
     free(set->globs);
+    free(set->compiled);
     memset(set, 0, sizeof(*set));
 }

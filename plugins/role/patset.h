@@ -6,11 +6,23 @@
 
 #include <stddef.h>
 
+/* The shapes a glob is matched by. Most patterns in a policy are a prefix
+ * (`get_*`) or a suffix (`*_status`); those need one comparison of known
+ * length instead of the general matcher's scan with backtracking. */
+typedef enum { ROLE_GLOB_PREFIX, ROLE_GLOB_SUFFIX, ROLE_GLOB_GENERAL } role_glob_kind;
+
+typedef struct role_glob {
+    const char *fix;     /* PREFIX, SUFFIX: the literal part; GENERAL: the pattern */
+    size_t len;          /* strlen of the literal part (PREFIX, SUFFIX) */
+    role_glob_kind kind;
+} role_glob;
+
 typedef struct role_patset {
     const char **lits;  /* sorted, unique, no wildcard (borrowed) */
     size_t nlits;
     const char **globs; /* unique, each holding '*' or '?' (borrowed) */
     size_t nglobs;
+    role_glob *compiled; /* globs[i] compiled, in the same order */
     int any;         /* holds "*" (or "**"...): matches every string */
 } role_patset;
 

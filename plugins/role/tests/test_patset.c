@@ -26,6 +26,11 @@ static const glob_case glob_cases[] = {
     { "file:///data/*", "file:///data/a/b.txt", 1 },
     { "file:///data/*", "file:///etc/passwd", 0 },
     { "x", "*", 0 },         { "*", "*", 1 },
+    { "get_**", "get_", 1 }, { "get_**", "get", 0 },  { "**_status", "_status", 1 },
+    { "**_status", "status", 0 }, { "a*", "", 0 },    { "*a", "", 0 },
+    { "*a", "a", 1 },        { "*_status*", "x_status_y", 1 },
+    { "*ab", "aab", 1 },     { "*ab", "ba", 0 },      { "ab*", "a", 0 },
+    { "get_*?", "get_", 0 }, { "?get_*", "xget_1", 1 },
 };
 
 static void test_glob_table(void)
@@ -36,6 +41,25 @@ static void test_glob_table(void)
         if (got != c->match)
             fprintf(stderr, "glob '%s' vs '%s': got %d\n", c->pat, c->s, got);
         CU_ASSERT_EQUAL(got, c->match);
+    }
+}
+
+/* A set of one glob compiles it to a prefix, suffix or general matcher:
+ * every row of the table gives the same answer through the set (sets are
+ * built only from patterns the config accepts, so "" is left out). */
+static void test_glob_table_compiled(void)
+{
+    for (size_t i = 0; i < sizeof(glob_cases) / sizeof(glob_cases[0]); i++) {
+        const glob_case *c = &glob_cases[i];
+        if (role_pattern_problem(c->pat))
+            continue;
+        role_patset set;
+        CU_ASSERT_EQUAL_FATAL(role_patset_build(&set, &c->pat, 1), 0);
+        int got = role_patset_match(&set, c->s);
+        if (got != c->match)
+            fprintf(stderr, "set {'%s'} vs '%s': got %d\n", c->pat, c->s, got);
+        CU_ASSERT_EQUAL(got, c->match);
+        role_patset_free(&set);
     }
 }
 
@@ -118,6 +142,7 @@ static int add_suites(void)
     if (!s)
         return -1;
     CU_add_test(s, "glob table", test_glob_table);
+    CU_add_test(s, "glob table through compiled sets", test_glob_table_compiled);
     CU_add_test(s, "glob pathological", test_glob_pathological);
     CU_add_test(s, "literals and globs", test_patset_literals_and_globs);
     CU_add_test(s, "empty and any", test_patset_empty_and_any);
