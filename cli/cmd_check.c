@@ -94,7 +94,7 @@ static int run_one(mcpauth *a, const mcpauth_request *req, const check_opts *o, 
     mcpauth_decision d;
     mcpauth_trace_entry t[CHECK_TRACE_MAX];
     size_t nt = 0;
-    mcpauth_check_ex(a, req, 0, &d, o->trace ? t : NULL, CHECK_TRACE_MAX, &nt);
+    mcpauth_check_ex(a, req, MCPAUTH_CHECK_TIMED, &d, o->trace ? t : NULL, CHECK_TRACE_MAX, &nt);
     if (json)
         print_json(&d, t, nt, o->trace);
     else

@@ -92,12 +92,15 @@ mcpauth_status mcpauth_open_string(mcpauth **out, const char *yaml, mcpauth_erro
 
 /*
  * Performance: a check needs the wall clock (now_ms, unless the caller
- * injected it) and a monotonic start for latency_ns, and on the bench
- * machine (a VM) each clock read costs ~40 ns, a third of what the core
- * itself spends on a decision (docs/performance.md). So the wall clock is
- * derived from the monotonic start reading with a per-thread offset that is
- * read afresh once a millisecond: two reads a check instead of three, and a
- * step of the wall clock shows within a millisecond.
+ * injected it) and, when it is timed, a monotonic start for latency_ns; on
+ * the bench machine (a VM) each clock read costs 40 to 55 ns, as much as
+ * the core itself spends on five votes (docs/performance.md). So the wall
+ * clock is derived from the monotonic start reading with a per-thread
+ * offset that is read afresh once a millisecond: at most two reads a check
+ * instead of three, and a step of the wall clock shows within a
+ * millisecond. An untimed check (no observer, no trace, no
+ * MCPAUTH_CHECK_TIMED) reads the clock once, or not at all when the caller
+ * injected the time.
  */
 #define API_WALL_REFRESH_NS 1000000u
 
@@ -139,13 +142,15 @@ mcpauth_status mcpauth_check_ex(mcpauth *a, const mcpauth_request *req, unsigned
                                !a ? "no policy loaded" : NULL);
         return MCPAUTH_EINVAL;
     }
-    uint64_t t0 = mcpauth__mono_ns();
+    mcpauth_rcu_ticket t;
+    mcpauth_stack *s = mcpauth__rcu_lock(&a->current, &t);
+    int timed = mcpauth__stack_timed(s, flags, trace);
+    uint64_t t0 = timed || req->now_ms == 0 ? mcpauth__mono_ns() : 0;
     mcpauth_request r = *req;
     if (r.now_ms == 0)
         r.now_ms = api_wall_ms(t0);
-    mcpauth_rcu_ticket t;
-    mcpauth_stack *s = mcpauth__rcu_lock(&a->current, &t);
-    mcpauth_status st = mcpauth__stack_check(s, &r, flags, out, trace, cap, ntrace, t0);
+    mcpauth_status st = mcpauth__stack_check(s, &r, flags, out, trace, cap, ntrace,
+                                             timed ? t0 : 0);
     mcpauth__rcu_unlock(&a->current, &t);
     return st;
 }

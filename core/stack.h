@@ -19,6 +19,8 @@ typedef struct mcpauth_instance {
 typedef struct mcpauth_stack {
     mcpauth_instance *e;
     size_t n;
+    size_t *observers;   /* indexes of the entries with an observe hook */
+    size_t nobservers;
     uint64_t max_request_bytes;
     mcpauth_log_fn log;
     void *log_arg;
@@ -35,12 +37,20 @@ mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
 void mcpauth__stack_free(mcpauth_stack *s);
 
 /* Run req through s. t0 is the caller's monotonic clock reading at the
- * start of the check (mcpauth__mono_ns), from which latency_ns counts: the
- * caller has read the clock already, and a read is not free. */
+ * start of the check (mcpauth__mono_ns), from which latency_ns counts, or
+ * 0 when the check is not timed (see mcpauth__stack_timed): the caller
+ * has read the clock already, and a read is not free. */
 mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req,
                                     unsigned flags, mcpauth_decision *out,
                                     mcpauth_trace_entry *trace, size_t cap,
                                     size_t *ntrace, uint64_t t0);
+
+/* Does a check with these flags and trace need latency_ns measured? */
+static inline int mcpauth__stack_timed(const mcpauth_stack *s, unsigned flags,
+                                       const mcpauth_trace_entry *trace)
+{
+    return s->nobservers || trace || (flags & MCPAUTH_CHECK_TIMED);
+}
 
 /* Deliver an event to every instance's event hook. */
 void mcpauth__stack_emit(mcpauth_stack *s, const mcpauth_event *ev);

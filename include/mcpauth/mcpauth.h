@@ -66,6 +66,9 @@ typedef struct mcpauth_decision {
     char key_type[MCPAUTH_KEY_TYPE_MAX];
     char plugin[MCPAUTH_LABEL_MAX];   /* label of the deciding entry */
     char message[MCPAUTH_MESSAGE_MAX];/* safe to show a client */
+    /* Time spent deciding. Measured when something reads it: a plugin of
+     * the stack with an observe hook (audit records it), a trace, or the
+     * flag MCPAUTH_CHECK_TIMED; 0 otherwise (a clock read is not free). */
     uint64_t latency_ns;
 } mcpauth_decision;
 
@@ -99,6 +102,7 @@ typedef struct mcpauth_trace_entry {
 
 /* Flags for mcpauth_check_ex. */
 #define MCPAUTH_CHECK_DRY_RUN 0x1u /* no quota used, nothing observed */
+#define MCPAUTH_CHECK_TIMED 0x2u   /* measure latency_ns even with no observer */
 
 typedef void (*mcpauth_log_fn)(void *arg, int level, const char *message);
 

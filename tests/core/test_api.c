@@ -218,6 +218,44 @@ static void *checker(void *p)
     return NULL;
 }
 
+/* latency_ns is measured when something reads it: an observer in the
+ * stack, a trace, or MCPAUTH_CHECK_TIMED. A stack without observers gives
+ * 0 and saves the clock read. */
+static void test_latency_when_read(void)
+{
+    mcpauth *plain = open_file("plain.yaml", "version: 1\nstack:\n  - plugin: ipwhitelist\n"
+                                             "    control: required\n"
+                                             "    config: { allow: [10.0.0.0/8] }\n");
+    char *e = entry("who", "required", "{ vote: allow }");
+    char *y = tu_fmt("version: 1\nstack:\n%s", e);
+    mcpauth *observed = open_file("observed.yaml", y);
+    free(y);
+    free(e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(observed);
+    mcpauth_request r = MCPAUTH_REQUEST_INIT;
+    r.client_ip = "10.1.2.3";
+    r.method = "ping";
+    mcpauth_decision d;
+    mcpauth_trace_entry t[2];
+    size_t nt = 0;
+    CU_ASSERT_EQUAL(mcpauth_check(plain, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed);
+    CU_ASSERT_EQUAL(d.latency_ns, 0);
+    CU_ASSERT_EQUAL(mcpauth_check_ex(plain, &r, MCPAUTH_CHECK_TIMED, &d, NULL, 0, NULL),
+                    MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed && d.latency_ns > 0);
+    CU_ASSERT_EQUAL(mcpauth_check_ex(plain, &r, 0, &d, t, 2, &nt), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed && d.latency_ns > 0 && nt == 1);
+    r.now_ms = 1700000000000; /* injected time: an untimed check reads no clock */
+    CU_ASSERT_EQUAL(mcpauth_check(plain, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed && d.latency_ns == 0);
+    CU_ASSERT_EQUAL(mcpauth_check(observed, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed && d.latency_ns > 0);
+    mcpauth_close(plain);
+    mcpauth_close(observed);
+}
+
 static void test_reload_under_load(void)
 {
     char *rec = tu_fmt("%s/reload.log", dir);
@@ -277,6 +315,7 @@ static int add(void)
            !CU_add_test(s, "request size limit, bad requests, plugin errors", test_limits_and_errors) ||
            !CU_add_test(s, "string policies and open errors", test_open_string_and_options) ||
            !CU_add_test(s, "the kept deny's texts are copied", test_deny_text_kept) ||
+           !CU_add_test(s, "latency measured when something reads it", test_latency_when_read) ||
            !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
 }
 
