@@ -14,9 +14,17 @@
 
 #define MCPAUTH_RCU_SLOTS 32
 
+/* Each thread counts itself in its own slot. The structs holding an rcu
+ * come from malloc, which aligns to 16 bytes, not to a 64-byte cache line:
+ * with the counters at the start of a 64-byte slot, slot 0's counter shared
+ * a line with ptr and epoch, which every reader reads, so one thread's
+ * checks kept evicting that line from the other's cache. A line of padding
+ * on each side keeps every slot's counters off every other hot field's
+ * line, whatever the alignment. */
 typedef struct mcpauth_rcu_slot {
+    char before[64];
     atomic_long count[2];
-    char pad[64 - 2 * sizeof(atomic_long)];
+    char after[64 - 2 * sizeof(atomic_long)];
 } mcpauth_rcu_slot;
 
 typedef struct mcpauth_rcu {
