@@ -120,39 +120,118 @@ static int json_plain(unsigned char c)
     return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
+/* Non-zero when any of the 8 bytes in x is not json_plain: a high bit, a
+ * 0x7f, a byte below 0x20, a '"' or a '\\' (the usual SWAR tests, each exact
+ * about whether some byte matches; +1 cannot carry between bytes once no
+ * high bit is set). Lets plain text, nearly every field of a record, be
+ * checked and copied 8 bytes a step instead of one. */
+static uint64_t json_bad8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+    uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+    return (x | (x + ones) | ((x - ones * 0x20) & ~x) |
+            ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high;
+}
+
+/* When the n < 8 bytes at p are all json_plain, copy them to o and return
+ * 1. They are read as two overlapping halves (as small memcpys do), so
+ * nothing past the string is read; the unused bytes of the word that is
+ * checked are a plain 'a'. */
+static int json_plain_tail(char *o, const unsigned char *p, size_t n)
+{
+    uint64_t x;
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        x = a | (uint64_t)b << 32;
+        if (json_bad8(x))
+            return 0;
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+    } else if (n >= 2) {
+        uint16_t a, b;
+        memcpy(&a, p, 2);
+        memcpy(&b, p + n - 2, 2);
+        x = a | (uint64_t)b << 16 | 0x6161616100000000ull;
+        if (json_bad8(x))
+            return 0;
+        memcpy(o, &a, 2);
+        memcpy(o + n - 2, &b, 2);
+    } else {
+        x = p[0] | 0x6161616161616100ull;
+        if (json_bad8(x))
+            return 0;
+        o[0] = (char)p[0];
+    }
+    return 1;
+}
+
+/* Nearly every value in a record (ids, names, addresses, methods) needs no
+ * escaping: it is checked and copied a word at a time, and its last few
+ * bytes in one step; only what needs escaping goes a byte at a time. */
+size_t mcpauth__json_escape(char *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = out;
+    while (n) {
+        while (n >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (json_bad8(x))
+                break;
+            memcpy(o, &x, 8);
+            o += 8;
+            p += 8;
+            n -= 8;
+        }
+        if (n < 8 && (n == 0 || json_plain_tail(o, p, n)))
+            return (size_t)(o + n - out);
+        while (n && json_plain(*p)) {
+            *o++ = (char)*p++;
+            n--;
+        }
+        if (!n)
+            break;
+        size_t k = p[0] >= 0x80 ? mcpauth__utf8_seq(p, n) : 0;
+        if (k) {
+            memcpy(o, p, k);
+            o += k;
+        } else if (p[0] >= 0x80) {
+            memcpy(o, "\\ufffd", 6);
+            o += 6;
+            k = 1;
+        } else {
+            o += json_escape_byte(p[0], o);
+            k = 1;
+        }
+        p += k;
+        n -= k;
+    }
+    return (size_t)(o - out);
+}
+
+char *mcpauth__abuf_room(mcpauth__abuf *b, size_t n)
+{
+    return abuf_reserve(b, n) == 0 ? b->p + b->len : NULL;
+}
+
+/* One reservation for the worst case, then escape in place: the string is
+ * no longer appended in pieces, each with its own bounds check. */
 void mcpauth__abuf_json_str(mcpauth__abuf *b, const char *s)
 {
     if (!s) {
         mcpauth__abuf_put(b, "null", 4);
         return;
     }
-    const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
-    mcpauth__abuf_put(b, "\"", 1);
-    while (n) {
-        size_t run = 0;
-        while (run < n && json_plain(p[run]))
-            run++;
-        mcpauth__abuf_put(b, p, run);
-        p += run;
-        n -= run;
-        if (!n)
-            break;
-        char esc[8];
-        size_t k = p[0] >= 0x80 ? mcpauth__utf8_seq(p, n) : 0;
-        if (k) {
-            mcpauth__abuf_put(b, p, k);
-        } else if (p[0] >= 0x80) {
-            mcpauth__abuf_put(b, "\\ufffd", 6);
-            k = 1;
-        } else {
-            mcpauth__abuf_put(b, esc, json_escape_byte(p[0], esc));
-            k = 1;
-        }
-        p += k;
-        n -= k;
-    }
-    mcpauth__abuf_put(b, "\"", 1);
+    char *o = mcpauth__abuf_room(b, MCPAUTH__JSON_STR_MAX(n));
+    if (!o)
+        return;
+    o[0] = '"';
+    size_t k = mcpauth__json_escape(o + 1, s, n);
+    o[1 + k] = '"';
+    b->len += k + 2;
 }
 
 void mcpauth__abuf_json_field(mcpauth__abuf *b, const char *key,

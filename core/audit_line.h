@@ -44,6 +44,18 @@ void mcpauth__abuf_u64(mcpauth__abuf *b, uint64_t v);
  * UTF-8 replaced by \ufffd, so that no input can end the line or the
  * string early. NULL is written as null. */
 void mcpauth__abuf_json_str(mcpauth__abuf *b, const char *s);
+/* Room for n more bytes at b->p + b->len, or NULL (and b->oom set) when it
+ * cannot be had. The caller writes there and adds what it wrote to b->len:
+ * one bounds check for a whole record instead of one per piece. */
+char *mcpauth__abuf_room(mcpauth__abuf *b, size_t n);
+/* The most bytes one JSON-escaped input byte becomes (\u00XX, \ufffd), and
+ * the most a string of n bytes takes with its quotes (or null). */
+#define MCPAUTH__JSON_ESC_MAX 6
+#define MCPAUTH__JSON_STR_MAX(n) (MCPAUTH__JSON_ESC_MAX * (size_t)(n) + 4)
+/* The escaped bytes of s[0..n) as mcpauth__abuf_json_str writes them,
+ * without the quotes, into out (room for MCPAUTH__JSON_ESC_MAX * n bytes);
+ * returns how many were written. */
+size_t mcpauth__json_escape(char *out, const char *s, size_t n);
 /* `,"key":` then the JSON string (or null) */
 void mcpauth__abuf_json_field(mcpauth__abuf *b, const char *key,
                               const char *s);

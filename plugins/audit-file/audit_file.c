@@ -160,11 +160,13 @@ static mcpauth_status af_vote(void *state, mcpauth_ctx *ctx,
 }
 
 /* Format the decision (and key.expired) into a stack buffer, on the heap
- * only for unusually long records, and queue it. */
+ * only for unusually long records, and queue it. 4 KiB because the
+ * formatter reserves the worst case (every string byte escaped to 6), about
+ * 1.5 KiB for a usual record: a smaller buffer would mean a malloc each. */
 static void af_enqueue_decision(af_state *s, const mcpauth_request *req,
                                 const mcpauth_outcome *o)
 {
-    char stack[1024];
+    char stack[4096];
     mcpauth__abuf b;
     mcpauth__abuf_init(&b, stack, sizeof(stack));
     af_format_decision(&b, req, o);
