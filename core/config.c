@@ -730,6 +730,7 @@ const mcpauth_principal *mcpauth__ctx_principal(mcpauth_ctx *ctx);
 mcpauth_status mcpauth__ctx_set_principal(mcpauth_ctx *ctx, const mcpauth_principal *p,
                                           void (*release)(void *), void *arg);
 int mcpauth__ctx_dry_run(mcpauth_ctx *ctx);
+mcpauth_status mcpauth__ctx_client_addr(mcpauth_ctx *ctx, mcpauth_addr *out);
 void mcpauth__svc_log(void *core, mcpauth_log_level level, const char *fmt, ...);
 void mcpauth__svc_emit(void *core, const mcpauth_event *ev);
 
@@ -756,4 +757,5 @@ const mcpauth_services mcpauth__services = {
     .emit = mcpauth__svc_emit,
     .monotonic_ns = mcpauth__mono_ns,
     .config_string_nodes = svc_config_string_nodes,
+    .client_addr = mcpauth__ctx_client_addr,
 };

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipaddr.h" /* the client address is parsed as ipwhitelist does */
+
 const char *mcpauth__reason_message(mcpauth_reason r);
 const char *mcpauth__reason_message_len(mcpauth_reason r, size_t *len);
 
@@ -22,6 +24,10 @@ static void copy_known(char *dst, size_t cap, const char *src, size_t n)
 
 struct mcpauth_ctx {
     mcpauth_stack *stack;
+    const mcpauth_request *req;
+    int addr_parsed;            /* addr_status and addr are set */
+    mcpauth_status addr_status;
+    mcpauth_addr addr;
     mcpauth_principal principal;
     int has_principal;
     void (*release)(void *);
@@ -59,6 +65,29 @@ mcpauth_status mcpauth__ctx_set_principal(mcpauth_ctx *ctx, const mcpauth_princi
 }
 
 int mcpauth__ctx_dry_run(mcpauth_ctx *ctx) { return ctx ? ctx->dry : 0; }
+
+mcpauth_status mcpauth__ctx_client_addr(mcpauth_ctx *ctx, mcpauth_addr *out)
+{
+    if (!ctx || !out)
+        return MCPAUTH_EINVAL;
+    if (!ctx->addr_parsed) {
+        const char *ip = ctx->req->client_ip;
+        ipw_addr a;
+        ctx->addr_parsed = 1;
+        if (!ip || !*ip) {
+            ctx->addr_status = MCPAUTH_ENOTFOUND;
+        } else if (ipw_addr_parse(ip, strlen(ip), &a) != 0) {
+            ctx->addr_status = MCPAUTH_EINVAL;
+        } else {
+            ctx->addr_status = MCPAUTH_OK;
+            ctx->addr.family = a.family;
+            memcpy(ctx->addr.bytes, a.b, sizeof(ctx->addr.bytes));
+        }
+    }
+    if (ctx->addr_status == MCPAUTH_OK)
+        *out = ctx->addr;
+    return ctx->addr_status;
+}
 
 void mcpauth__svc_log(void *core, mcpauth_log_level level, const char *fmt, ...)
 {
@@ -444,7 +473,7 @@ mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req
                                     mcpauth_trace_entry *trace, size_t cap,
                                     size_t *ntrace, uint64_t t0)
 {
-    mcpauth_ctx ctx = { .stack = s, .dry = (flags & MCPAUTH_CHECK_DRY_RUN) != 0 };
+    mcpauth_ctx ctx = { .stack = s, .req = req, .dry = (flags & MCPAUTH_CHECK_DRY_RUN) != 0 };
     eval_state e;
     e.imp = IMP_UNDEF;
     e.deny_at = e.allow_at = e.opt_deny_at = e.opt_allow_at = e.error_at = -1;

@@ -70,6 +70,14 @@ typedef struct mcpauth_outcome {
     int64_t now_ms;         /* the request's time */
 } mcpauth_outcome;
 
+/* A client address, parsed: IPv4 as family 4 in bytes[0..3] (the rest 0),
+ * IPv6 as family 6. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is given
+ * as the IPv4 address it maps. */
+typedef struct mcpauth_addr {
+    int family;          /* 4 or 6 */
+    uint8_t bytes[16];   /* network order */
+} mcpauth_addr;
+
 /* A key-management or policy event ("key.created", "policy.loaded", ...). */
 typedef struct mcpauth_event {
     const char *type;
@@ -189,6 +197,14 @@ typedef struct mcpauth_services {
     mcpauth_status (*config_string_nodes)(const mcpauth_config *c, const char *key,
                                           const mcpauth_config *const **out,
                                           size_t *n);
+
+    /* The request's client_ip, parsed once per check and shared by every
+     * plugin that asks, from vote through observe (ipwhitelist and
+     * ratelimit both need it; parsing it twice was a measurable part of a
+     * decision). MCPAUTH_OK and *out; MCPAUTH_ENOTFOUND when the request
+     * has no address; MCPAUTH_EINVAL when it is not an IPv4 or IPv6
+     * address (*out untouched). */
+    mcpauth_status (*client_addr)(mcpauth_ctx *ctx, mcpauth_addr *out);
 } mcpauth_services;
 
 /* The descriptor a plugin's entry point returns. abi_version and size come

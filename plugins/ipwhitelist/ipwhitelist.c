@@ -152,18 +152,23 @@ static int ipw_from_forwarded(const ipw_state *s, const char *ff,
 
 /* The address to judge. Only when the peer is a trusted proxy is the
  * forwarded_for header consulted: anyone else could write anything there. */
-static int ipw_client(const ipw_state *s, const mcpauth_request *req,
+static int ipw_client(const ipw_state *s, mcpauth_ctx *ctx, const mcpauth_request *req,
                       ipw_addr *out, const char **why)
 {
-    ipw_addr peer;
-    if (!req->client_ip || !*req->client_ip) {
+    /* The core parses client_ip once per check, with this plugin's own
+     * parser (ipaddr.c), and hands the same result to ratelimit. */
+    mcpauth_addr parsed;
+    mcpauth_status st = s->svc->client_addr(ctx, &parsed);
+    if (st == MCPAUTH_ENOTFOUND) {
         *why = "no client address";
         return -1;
     }
-    if (ipw_addr_parse(req->client_ip, strlen(req->client_ip), &peer) != 0) {
+    if (st != MCPAUTH_OK) {
         *why = "client address does not parse";
         return -1;
     }
+    ipw_addr peer = { parsed.family, { 0 } };
+    memcpy(peer.b, parsed.bytes, sizeof(peer.b));
     if (!req->forwarded_for || !ipw_set_contains(&s->trusted, &peer)) {
         *out = peer;
         return 0;
@@ -206,7 +211,7 @@ static mcpauth_status ipw_vote(void *state, mcpauth_ctx *ctx,
     const ipw_state *s = state;
     ipw_addr a;
     const char *why = NULL;
-    if (ipw_client(s, req, &a, &why) != 0) {
+    if (ipw_client(s, ctx, req, &a, &why) != 0) {
         out->vote = MCPAUTH_VOTE_DENY;
         out->reason = MCPAUTH_REASON_IP_DENIED;
         out->message = ipw_message;

@@ -138,6 +138,15 @@ static mcpauth_status rl_vote_by_ip(rl_instance *in, mcpauth_ctx *ctx,
     return MCPAUTH_OK;
 }
 
+/* The client's key, from the address the core parsed once per check. */
+static void rl_key_client(const rl_instance *in, mcpauth_ctx *ctx,
+                          const mcpauth_request *req, rl_key *out)
+{
+    mcpauth_addr a;
+    mcpauth_status st = in->svc->client_addr(ctx, &a);
+    rl_key_from_addr(out, st, &a, req->client_ip);
+}
+
 static mcpauth_status rl_vote(void *state, mcpauth_ctx *ctx,
                               const mcpauth_request *req,
                               mcpauth_vote_result *out)
@@ -145,7 +154,7 @@ static mcpauth_status rl_vote(void *state, mcpauth_ctx *ctx,
     rl_instance *in = state;
     rl_key ip, pkey;
     rl_take_result r;
-    rl_key_from_ip(&ip, req->client_ip);
+    rl_key_client(in, ctx, req, &ip);
     /* Reading the principal and the rate changes nothing, so they may be
      * looked up before the lockout check. */
     const mcpauth_principal *p = in->svc->principal(ctx);
@@ -179,7 +188,7 @@ static void rl_observe(void *state, mcpauth_ctx *ctx,
         outcome->reason != MCPAUTH_REASON_BAD_CREDENTIALS ||
         in->svc->dry_run(ctx))
         return;
-    rl_key_from_ip(&ip, req->client_ip);
+    rl_key_client(in, ctx, req, &ip);
     mcpauth_status st = in->be.record_failure(in->be.self, &ip,
                                               outcome->now_ms, &locked);
     if (st != MCPAUTH_OK) {

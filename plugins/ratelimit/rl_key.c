@@ -28,58 +28,45 @@ static void rl_key_set_text(rl_key *out, uint8_t kind, const char *text)
     crypto_generichash_final(&st, out->data, crypto_generichash_BYTES);
 }
 
-/* Performance: nearly every request carries a plain dotted IPv4 address,
- * and inet_pton's general parser showed in the profile of the request path.
- * This accepts a subset of what inet_pton(AF_INET) accepts (four decimal
- * parts of 0 to 255, no leading zeros, nothing after), with the same value;
- * anything else it refuses goes through inet_pton as before. */
-static int rl_parse_dotted_v4(const char *s, uint8_t out[4])
+/* An address as 16 bytes, IPv4 as ::ffff:a.b.c.d, so that one address
+ * written two ways is one key. */
+static void rl_key_set_addr(rl_key *out, int v4, const uint8_t *bytes)
 {
-    for (int part = 0; part < 4; part++) {
-        unsigned v = 0, digits = 0;
-        for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++) {
-            if (digits && v == 0)
-                return 0; /* a leading zero: inet_pton refuses it too */
-            v = v * 10 + (unsigned)(*s - '0');
-        }
-        if (digits == 0 || v > 255)
-            return 0;
-        out[part] = (uint8_t)v;
-        if (part < 3 && *s++ != '.')
-            return 0;
+    out->kind = RL_KEY_ADDR;
+    out->len = 16;
+    if (v4) {
+        out->data[10] = 0xff;
+        out->data[11] = 0xff;
+        memcpy(out->data + 12, bytes, 4);
+    } else {
+        memcpy(out->data, bytes, 16);
     }
-    return *s == '\0';
 }
 
 void rl_key_from_ip(rl_key *out, const char *ip)
 {
     memset(out, 0, sizeof(*out));
-    if (!ip || !*ip) {
+    uint8_t b[16];
+    if (!ip || !*ip)
         out->kind = RL_KEY_NO_IP;
-        return;
-    }
-    struct in_addr v4;
-    if (rl_parse_dotted_v4(ip, out->data + 12)) {
-        out->kind = RL_KEY_ADDR;
-        out->len = 16;
-        out->data[10] = 0xff;
-        out->data[11] = 0xff;
-        return;
-    }
-    if (inet_pton(AF_INET, ip, &v4) == 1) {
-        out->kind = RL_KEY_ADDR;
-        out->len = 16;
-        out->data[10] = 0xff;
-        out->data[11] = 0xff;
-        memcpy(out->data + 12, &v4, 4);
-        return;
-    }
-    if (inet_pton(AF_INET6, ip, out->data) == 1) {
-        out->kind = RL_KEY_ADDR;
-        out->len = 16;
-        return;
-    }
-    rl_key_set_text(out, RL_KEY_IP_TEXT, ip);
+    else if (inet_pton(AF_INET, ip, b) == 1)
+        rl_key_set_addr(out, 1, b);
+    else if (inet_pton(AF_INET6, ip, b) == 1)
+        rl_key_set_addr(out, 0, b);
+    else
+        rl_key_set_text(out, RL_KEY_IP_TEXT, ip);
+}
+
+void rl_key_from_addr(rl_key *out, mcpauth_status st, const mcpauth_addr *a,
+                      const char *ip)
+{
+    memset(out, 0, sizeof(*out));
+    if (st == MCPAUTH_ENOTFOUND)
+        out->kind = RL_KEY_NO_IP;
+    else if (st == MCPAUTH_OK)
+        rl_key_set_addr(out, a->family == 4, a->bytes);
+    else
+        rl_key_set_text(out, RL_KEY_IP_TEXT, ip ? ip : "");
 }
 
 void rl_key_from_principal(rl_key *out, const char *key_id)

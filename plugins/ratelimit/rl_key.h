@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mcpauth/plugin.h"
+
 /* What a key names. Part of the key, so that a principal called
  * "203.0.113.7" never shares a counter with that address. */
 typedef enum rl_key_kind {
@@ -28,6 +30,12 @@ typedef struct rl_key {
 /* The key for a client address (NULL: the shared no-address key). The same
  * address written two ways (::ffff:192.0.2.1 and 192.0.2.1) gives one key. */
 void rl_key_from_ip(rl_key *out, const char *ip);
+
+/* The same key from the core's parse of the request's address (st and a
+ * from svc->client_addr; ip, the text, for an address that does not
+ * parse). Equal to rl_key_from_ip(ip) for every text. */
+void rl_key_from_addr(rl_key *out, mcpauth_status st, const mcpauth_addr *a,
+                      const char *ip);
 
 /* The key for a principal's key id. */
 void rl_key_from_principal(rl_key *out, const char *key_id);

@@ -265,6 +265,15 @@ static void test_by_ip(void)
     CU_ASSERT_EQUAL(rlt_check(a, "good:carol", IP_B, RLT_T0).allowed, 1);
     /* The same address written as IPv4-mapped IPv6 is the same client. */
     CU_ASSERT_EQUAL(rlt_check(a, "good:dave", "::ffff:203.0.113.7", RLT_T0).allowed, 0);
+    /* A text that is no address is a client of its own, as given; so is
+     * "no address" (stdio), and neither shares with the other. */
+    CU_ASSERT_EQUAL(rlt_check(a, "good:erin", "not-an-ip", RLT_T0).allowed, 1);
+    CU_ASSERT_EQUAL(rlt_check(a, "good:erin", "not-an-ip", RLT_T0).allowed, 1);
+    CU_ASSERT_EQUAL(rlt_check(a, "good:erin", "not-an-ip", RLT_T0).allowed, 0);
+    CU_ASSERT_EQUAL(rlt_check(a, "good:erin", "not-an-ip2", RLT_T0).allowed, 1);
+    CU_ASSERT_EQUAL(rlt_check(a, "good:frank", NULL, RLT_T0).allowed, 1);
+    CU_ASSERT_EQUAL(rlt_check(a, "good:frank", NULL, RLT_T0).allowed, 1);
+    CU_ASSERT_EQUAL(rlt_check(a, "good:frank", NULL, RLT_T0).allowed, 0);
     rlt_close(a);
 }
 
