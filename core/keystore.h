@@ -79,6 +79,9 @@ typedef struct mcpauth__snap {
 
 mcpauth__snap *mcpauth__snap_new(const char *prefix);
 void mcpauth__snap_unref(mcpauth__snap *s);
+/* Room for cap records in all, so that pushes up to there do not grow the
+ * arrays. */
+mcpauth_status mcpauth__snap_reserve(mcpauth__snap *s, size_t cap);
 /* Append a record (strings must already live in s->arena). */
 mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
                                   const mcpauth__key_hashes *h);

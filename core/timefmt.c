@@ -1,5 +1,5 @@
 /* timefmt.c: durations and RFC 3339 times, parsed and formatted without
- * touching the process's time zone (timegm, gmtime_r). */
+ * touching the process's time zone (day arithmetic, gmtime_r). */
 #include "util.h"
 
 #include <ctype.h>
@@ -34,9 +34,12 @@ static int read_digits(const char **p, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
+        /* isdigit is 0-9 in every locale; this skips its table call (the
+         * store loader parses a time per key). */
+        unsigned dg = (unsigned)((unsigned char)(*p)[i] - '0');
+        if (dg > 9)
             return -1;
-        v = v * 10 + ((*p)[i] - '0');
+        v = v * 10 + (int)dg;
     }
     *p += n;
     *out = v;
@@ -66,12 +69,33 @@ static int parse_offset(const char *p, int *off_s)
     return 0;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H.
+ * Hinnant's days_from_civil). timegm did this before, but it takes the time
+ * zone lock and normalises a struct tm: it was most of a time's parse, and
+ * the store loader parses a time for every key. Pure arithmetic is also what
+ * "UTC without the process's time zone" means (no leap-second tables). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;                                   /* [0, 399] */
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;  /* [0, 365] */
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    return (int64_t)era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const unsigned char len[12] = { 31, 28, 31, 30, 31, 30,
+                                           31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return len[m - 1] + (m == 2 && leap);
+}
+
 mcpauth_status mcpauth_parse_time_ms(const char *s, int64_t *out)
 {
     if (!s)
         return MCPAUTH_EINVAL;
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
     int y, mo, d, h, mi, sec, ms = 0, off = 0;
     const char *p = s;
     if (read_digits(&p, 4, &y) || expect(&p, '-') || read_digits(&p, 2, &mo) ||
@@ -97,17 +121,13 @@ mcpauth_status mcpauth_parse_time_ms(const char *s, int64_t *out)
         return MCPAUTH_EINVAL;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return MCPAUTH_EINVAL;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    /* timegm normalises 31 February into March: refuse such dates. */
-    if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+    /* What timegm's normalisation used to refuse: 31 February (the day
+     * moves into March) and a leap second at 23:59:60 (it moves into the
+     * next day). 12:00:60 stays allowed and means 12:01:00, as before. */
+    if (d > days_in_month(y, mo) || (sec == 60 && h == 23 && mi == 59))
         return MCPAUTH_EINVAL;
-    *out = ((int64_t)t - off) * 1000 + ms;
+    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    *out = (t - off) * 1000 + ms;
     return MCPAUTH_OK;
 }
 

@@ -212,6 +212,40 @@ static void expect_parse_error(const char *text, const char *where, const char *
             "    created: 2027-01-01T00:00:00Z\n    hash: \"" \
             "0000000000000000000000000000000000000000000000000000000000000000\"\n"
 
+/* The stored hash is decoded eight digits a step (keystore_load.c): every
+ * printable character at every one of the 64 positions either decodes as
+ * libsodium's hex2bin decodes it, in either case, or is refused. */
+static void test_hash_hex_every_char(void)
+{
+    unsigned char bin[32], want[32];
+    char hex[65], text[512];
+    randombytes_buf(bin, sizeof(bin));
+    sodium_bin2hex(hex, sizeof(hex), bin, sizeof(bin));
+    int wrong = 0;
+    for (int pos = 0; pos < 64; pos++)
+        for (int c = 0x20; c < 0x7f; c++) {
+            if (c == '"' || c == '\\')
+                continue; /* not inside a double-quoted YAML string */
+            char h[65];
+            memcpy(h, hex, sizeof(h));
+            h[pos] = (char)c;
+            snprintf(text, sizeof(text),
+                     "keys:\n  - id: \"AAAAAAAAAAAA\"\n    name: a\n    type: live\n"
+                     "    created: 2027-01-01T00:00:00Z\n    hash: \"%s\"\n", h);
+            size_t got = 0;
+            int ok = sodium_hex2bin(want, sizeof(want), h, 64, NULL, &got, NULL) == 0 &&
+                     got == sizeof(want);
+            mcpauth__snap *snap = NULL;
+            mcpauth_status st = mcpauth__store_parse("k.yaml", text, strlen(text), &snap, NULL);
+            if (ok)
+                wrong += st != MCPAUTH_OK || memcmp(snap->hashes[0].cur, want, 32) != 0;
+            else
+                wrong += st != MCPAUTH_ECORRUPT;
+            mcpauth__snap_unref(snap);
+        }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
 static void test_parse_errors_located(void)
 {
     expect_parse_error("version: 2\nkeys: []\n", "k.yaml:1:10:", "unsupported store version");
@@ -721,6 +755,7 @@ static int add(void)
            !CU_add_test(s, "corrupt file refused, not overwritten",
                         test_corrupt_refused_not_overwritten) ||
            !CU_add_test(s, "parse errors carry file:line:col", test_parse_errors_located) ||
+           !CU_add_test(s, "hash: every character at every position", test_hash_hex_every_char) ||
            !CU_add_test(s, "crash between write and rename", test_crash_before_rename) ||
            !CU_add_test(s, "concurrent writers all land", test_concurrent_writers) ||
            !CU_add_test(s, "refresh picks up changes", test_refresh_sees_changes) ||
