@@ -203,10 +203,9 @@ void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
         /* Performance: the record's cache lines (hashes, record, principal:
          * three arrays of 100,000 entries) are fetched while the key is
          * hashed below, instead of one miss after another afterwards. */
-        __builtin_prefetch(&snap->hashes[i]);
-        __builtin_prefetch(&snap->keys[i]);
-        __builtin_prefetch((const char *)&snap->keys[i] + 64);
-        __builtin_prefetch(&snap->principals[i]);
+        mcpauth__prefetch_span(&snap->hashes[i], sizeof(snap->hashes[i]));
+        mcpauth__prefetch_span(&snap->keys[i], sizeof(snap->keys[i]));
+        mcpauth__prefetch_span(&snap->principals[i], sizeof(snap->principals[i]));
     }
     unsigned char hv[MCPAUTH__KEY_HASH_LEN];
     mcpauth__key_hash(text, kp.len, hv);

@@ -177,7 +177,7 @@ long mcpauth__snap_find(const mcpauth__snap *s, const char *id)
 void mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id)
 {
     if (s->table)
-        __builtin_prefetch(&s->table[id_hash(id) & s->mask]);
+        mcpauth__prefetch_span(&s->table[id_hash(id) & s->mask], sizeof(*s->table));
 }
 
 mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup)
