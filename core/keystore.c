@@ -184,8 +184,8 @@ void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
      * parsed, so the slot is fetched while the parse and the CRC run. A
      * malformed key only costs a useless prefetch. */
     size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
-    if (n > MCPAUTH__KEY_BODY_LEN)
-        mcpauth__snap_prefetch(snap, text + n - MCPAUTH__KEY_BODY_LEN);
+    const char *guess = n > MCPAUTH__KEY_BODY_LEN ? text + n - MCPAUTH__KEY_BODY_LEN : NULL;
+    uint64_t h_id = guess ? mcpauth__snap_prefetch(snap, guess) : 0;
     mcpauth__key_parts kp;
     if (mcpauth__key_parse(text, &kp) != MCPAUTH__KEY_WELLFORMED)
         goto deny;
@@ -198,7 +198,9 @@ void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
      * one, and the key is hashed either way: the time taken does not say
      * whether the id exists. The prefix and type need no check of their
      * own: the hash covers the whole key. */
-    long i = mcpauth__snap_find(snap, kp.id);
+    /* A well-formed key's id is where the prefetch guessed: hashed once. */
+    long i = mcpauth__snap_find_hashed(snap, kp.id,
+                                       kp.id == guess ? h_id : mcpauth__snap_id_hash(kp.id));
     if (i >= 0) {
         /* Performance: the record's cache lines (hashes, record, principal:
          * three arrays of 100,000 entries) are fetched while the key is

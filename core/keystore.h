@@ -97,12 +97,17 @@ mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
 /* Build the lookup table and principals; fails on a duplicate id (its index
  * goes to *dup). */
 mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup);
-/* Index of key `id` (NUL-terminated or MCPAUTH__KEY_ID_LEN chars), or -1. */
+/* The table hash of an id (MCPAUTH__KEY_ID_LEN readable characters). */
+uint64_t mcpauth__snap_id_hash(const char *id);
+/* Index of key `id` (MCPAUTH__KEY_ID_LEN readable characters), or -1. */
 long mcpauth__snap_find(const mcpauth__snap *s, const char *id);
+/* The same, with h = mcpauth__snap_id_hash(id) already computed. */
+long mcpauth__snap_find_hashed(const mcpauth__snap *s, const char *id, uint64_t h);
 
 /* Start fetching the table slot where snap_find(s, id) begins: a hint, it
- * changes nothing. id: MCPAUTH__KEY_ID_LEN readable characters. */
-void mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id);
+ * changes nothing. id: MCPAUTH__KEY_ID_LEN readable characters. Returns
+ * the id's hash, for mcpauth__snap_find_hashed. */
+uint64_t mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id);
 
 /* Parse store text (`name` for messages) into a new snapshot. */
 mcpauth_status mcpauth__store_parse(const char *name, const char *text,

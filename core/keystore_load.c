@@ -151,19 +151,34 @@ mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
     return MCPAUTH_OK;
 }
 
-static uint64_t id_hash(const char *id)
+/* Ids are 12 random base62 characters drawn by the store (or written by
+ * its administrator), never by a client: a presented id is only looked up,
+ * never inserted, so nobody can build a long probe chain and the table
+ * needs no keyed hash against flooding. Performance: two overlapping 8-byte
+ * loads and two multiplies, instead of FNV-1a's twelve dependent ones,
+ * which perf showed at ~4% of a `full` decision (verify hashed each id
+ * twice; see mcpauth__snap_prefetch). */
+uint64_t mcpauth__snap_id_hash(const char *id)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < MCPAUTH__KEY_ID_LEN; i++)
-        h = (h ^ (unsigned char)id[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
+    uint64_t a, b;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + MCPAUTH__KEY_ID_LEN - 8, 8);
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
+    return h ^ (h >> 32);
 }
+
+#define id_hash mcpauth__snap_id_hash
 
 long mcpauth__snap_find(const mcpauth__snap *s, const char *id)
 {
+    return mcpauth__snap_find_hashed(s, id, id_hash(id));
+}
+
+long mcpauth__snap_find_hashed(const mcpauth__snap *s, const char *id, uint64_t h)
+{
     if (!s->table)
         return -1;
-    for (size_t i = id_hash(id) & s->mask;; i = (i + 1) & s->mask) {
+    for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
         const mcpauth__snap_slot *slot = &s->table[i];
         if (slot->idx1 == 0)
             return -1;
@@ -174,10 +189,12 @@ long mcpauth__snap_find(const mcpauth__snap *s, const char *id)
     }
 }
 
-void mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id)
+uint64_t mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id)
 {
+    uint64_t h = id_hash(id);
     if (s->table)
-        mcpauth__prefetch_span(&s->table[id_hash(id) & s->mask], sizeof(*s->table));
+        mcpauth__prefetch_span(&s->table[h & s->mask], sizeof(*s->table));
+    return h;
 }
 
 mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup)
