@@ -27,9 +27,10 @@ void gate_request(const srv *s, const srv_http *h, const char *method,
     mcpauth_request init = MCPAUTH_REQUEST_INIT;
     *req = init;
     req->credential = gate_credential(h);
-    req->client_ip = h->peer;
     /* Anyone can write X-Forwarded-For; only a proxy we were told to trust
-     * gets to say who its client is. */
+     * gets to say who its client is (srv_resolve_client in http.c). The
+     * header is passed on too, for a policy whose ipwhitelist skips hops. */
+    req->client_ip = h->client ? h->client : h->peer;
     if (h->forwarded_for && srv_cidr_match(s->trusted, s->ntrusted, h->peer))
         req->forwarded_for = h->forwarded_for;
     req->method = method;

@@ -117,13 +117,28 @@ static struct MHD_Response *srv_response(const srv_reply *r)
     return resp;
 }
 
+/* Behind a trusted proxy the client is the one it forwards for: ratelimit
+ * counts budgets and failed attempts by client_ip, and the audit log
+ * records it, so passing the proxy's own address would make every client
+ * share one budget and one lockout. A header that does not parse leaves
+ * the peer (and forwarded_for, which ipwhitelist then refuses). */
+static void srv_resolve_client(const srv *s, srv_http *h, char *client)
+{
+    h->client = h->peer;
+    if (h->forwarded_for && srv_cidr_match(s->trusted, s->ntrusted, h->peer) &&
+        srv_forwarded_client(s->trusted, s->ntrusted, h->forwarded_for, client,
+                             SRV_ADDR_TEXT_MAX) == 0)
+        h->client = client;
+}
+
 static enum MHD_Result srv_answer(srv *s, struct MHD_Connection *c, const char *verb,
                                   const char *url, const srv_upload *u)
 {
-    char peer[SRV_ADDR_TEXT_MAX];
+    char peer[SRV_ADDR_TEXT_MAX], client[SRV_ADDR_TEXT_MAX];
     srv_http h;
     srv_reply r;
     srv_read_request(c, verb, url, u, peer, &h);
+    srv_resolve_client(s, &h, client);
     srv_handle(s, &h, &r);
     srv_access_log(s, &h, &r);
     struct MHD_Response *resp = srv_response(&r);

@@ -75,6 +75,33 @@ int srv_cidr_match(const srv_cidr *list, size_t n, const char *text)
     return 0;
 }
 
+int srv_forwarded_client(const srv_cidr *list, size_t n, const char *ff, char *out,
+                         size_t cap)
+{
+    const char *end = ff + strlen(ff);
+    for (;;) {
+        const char *start = end;
+        while (start > ff && start[-1] != ',')
+            start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a == b || (size_t)(b - a) >= cap)
+            return -1;
+        memcpy(out, a, (size_t)(b - a));
+        out[b - a] = '\0';
+        unsigned char bytes[16];
+        int is_v4;
+        if (srv_addr16(out, bytes, &is_v4) != 0)
+            return -1; /* garbage where a proxy wrote: believe none of it */
+        if (!srv_cidr_match(list, n, out) || start == ff)
+            return 0;
+        end = start - 1;
+    }
+}
+
 void srv_addr_text(const struct sockaddr *sa, char *out, size_t cap)
 {
     out[0] = '\0';

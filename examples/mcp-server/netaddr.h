@@ -32,4 +32,11 @@ void srv_addr_text(const struct sockaddr *sa, char *out, size_t cap);
 /* 1 when the address `text` lies in one of the n blocks, else 0. */
 int srv_cidr_match(const srv_cidr *list, size_t n, const char *text);
 
+/* The client behind trusted proxies, from an X-Forwarded-For value: the
+ * right-most entry that is not in the n blocks (when every entry is, the
+ * left-most), written to out as the entry's text. Returns 0, or -1 when the
+ * header is blank or an entry that must be read is not an address. */
+int srv_forwarded_client(const srv_cidr *list, size_t n, const char *ff, char *out,
+                         size_t cap);
+
 #endif

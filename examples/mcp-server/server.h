@@ -42,6 +42,8 @@ typedef struct srv_http {
     const char *verb;
     const char *path;
     const char *peer;            /* the TCP peer's address, as text */
+    const char *client;          /* the client: the peer, or from a trusted
+                                    proxy the address it forwards for */
     const char *origin;
     const char *protocol_version;
     const char *session_id;

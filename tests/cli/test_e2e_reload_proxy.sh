@@ -73,6 +73,43 @@ srv_start "$T" "$MCPAUTH_BIN_DIR/mcp-demo-server" --policy "$T/state/policy.yaml
 init -H 'X-Forwarded-For: 10.1.2.3';  expect_out "403 "; expect_out '"reason":"ip_denied"'
 srv_stop
 
+# Behind a trusted proxy each forwarded client is a client of its own for
+# ratelimit and the audit log: bad keys from one lock that one out, and
+# nobody else behind the same proxy.
+cat > "$T/state/policy.yaml" <<YAML
+version: 1
+stack:
+  - plugin: ratelimit
+    control: requisite
+    config: { requests_per_minute: 1000, by: ip, max_failed_attempts: 2 }
+  - plugin: apikey
+    control: required
+    config: { store: keys.yaml }
+  - plugin: role
+    control: required
+  - plugin: audit-file
+    control: required
+    config: { path: audit.log, fsync: always }
+YAML
+srv_start "$T" "$MCPAUTH_BIN_DIR/mcp-demo-server" --policy "$T/state/policy.yaml" \
+    --trusted-proxy 127.0.0.0/8 || { finish; exit 1; }
+# bad CLIENT: initialize with a wrong key, forwarded for CLIENT.
+bad() {
+    run curl -s -o "$T/body" -w '%{http_code} ' -H "Authorization: Bearer mcp_live_nope" \
+        -H 'Content-Type: application/json' -H "X-Forwarded-For: $1" -d "$INIT" "$SRV_URL"
+    _out="$_out$(cat "$T/body")"
+}
+bad 10.6.6.6;                                   expect_out "401 "
+bad "10.6.6.6, 127.0.0.1";                      expect_out "401 "
+init -H 'X-Forwarded-For: 10.6.6.6';            expect_out "429 "; expect_out '"reason":"locked_out"'
+init -H 'X-Forwarded-For: 10.0.0.2';            expect_out "200 "
+init;                                           expect_out "200 "
+srv_stop
+run "$MCPAUTH" audit show "$T/state/audit.log" --json
+expect_count '"client_ip":"10.6.6.6"' 3
+expect_count '"client_ip":"10.0.0.2"' 1
+expect_count '"client_ip":"127.0.0.1"' 1
+
 # IPv6: listen on [::1] (when the loopback has IPv6).
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
     policy '"::1"'
