@@ -204,7 +204,7 @@ void bench_env_free(bench_env *env, int keep)
 static const char full_stack[] =
     "  - plugin: ipwhitelist\n"
     "    control: requisite\n"
-    "    config: { allow: [10.0.0.0/8, 192.168.0.0/16, \"fd00::/8\"] }\n"
+    "    config: { allow: [10.0.0.0/8, 192.168.0.0/16, \"fd00::/8\"], per_key: false }\n"
     "  - plugin: ratelimit\n"
     "    name: per_ip\n"
     "    control: requisite\n"

@@ -204,6 +204,20 @@ static void ipw_deny(mcpauth_vote_result *out, const ipw_addr *a,
     out->detail = ipw_detail_buf;
 }
 
+/* per_key with nobody established: the key's own address list cannot be
+ * checked, and allowing would let every key's --ip limit go unenforced
+ * without a word (the natural mistake: one instance first in the stack,
+ * before apikey). Fail closed, the way role treats a missing principal,
+ * and say how to mend the policy. */
+static void ipw_no_principal(mcpauth_vote_result *out)
+{
+    out->vote = MCPAUTH_VOTE_DENY;
+    out->reason = MCPAUTH_REASON_NO_CREDENTIALS;
+    out->message = "credentials are required";
+    out->detail = "per_key needs a principal: place this entry after apikey, "
+                  "or set per_key: false";
+}
+
 static mcpauth_status ipw_vote(void *state, mcpauth_ctx *ctx,
                                const mcpauth_request *req,
                                mcpauth_vote_result *out)
@@ -223,6 +237,8 @@ static mcpauth_status ipw_vote(void *state, mcpauth_ctx *ctx,
         ipw_deny(out, &a, "is on the deny list");
     else if (!s->allow_all && !ipw_set_contains(&s->allow, &a))
         ipw_deny(out, &a, "is not on the allow list");
+    else if (s->per_key && !p)
+        ipw_no_principal(out);
     else if (p && p->allowed_ips && p->allowed_ips[0] && !ipw_key_allows(p, &a))
         ipw_deny(out, &a, "is not in the key's allowed addresses");
     else

@@ -225,7 +225,7 @@ static void test_latency_when_read(void)
 {
     mcpauth *plain = open_file("plain.yaml", "version: 1\nstack:\n  - plugin: ipwhitelist\n"
                                              "    control: required\n"
-                                             "    config: { allow: [10.0.0.0/8] }\n");
+                                             "    config: { allow: [10.0.0.0/8], per_key: false }\n");
     char *e = entry("who", "required", "{ vote: allow }");
     char *y = tu_fmt("version: 1\nstack:\n%s", e);
     mcpauth *observed = open_file("observed.yaml", y);

@@ -118,7 +118,7 @@ static void test_allow_list(void)
         { "192.0.2.7", 1 },         { "192.0.2.8", 0 },
         { "2001:db9::1", 1 },       { "2001:db9::2", 0 },
     };
-    mcpauth *a = open_stack(NULL, "{ allow: [10.0.0.0/8, 2001:db8::/32, "
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: [10.0.0.0/8, 2001:db8::/32, "
                                   "192.0.2.7/32, 2001:db9::1/128] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, cases);
@@ -134,7 +134,7 @@ static void test_deny_wins(void)
         { "10.1.2.3", 1 }, { "10.6.6.6", 0 }, { "::ffff:10.6.6.1", 0 },
         { "10.6.7.0", 1 },
     };
-    mcpauth *a = open_stack(NULL, "{ allow: [10.0.0.0/8], deny: [10.6.6.0/24] }");
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: [10.0.0.0/8], deny: [10.6.6.0/24] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, cases);
     CU_ASSERT_PTR_NOT_NULL(strstr(check_ff(a, "10.6.6.6", NULL).detail,
@@ -148,7 +148,7 @@ static void test_no_allow_means_not_denied(void)
         { "1.2.3.4", 1 }, { "2001:db8::1", 1 }, { "203.0.113.9", 0 },
         { "::ffff:203.0.113.9", 0 }, { "fd00::1", 0 }, { "fe80::1", 1 },
     };
-    mcpauth *a = open_stack(NULL, "{ deny: [203.0.113.0/24, 'fd00::/8'] }");
+    mcpauth *a = open_stack(NULL, "{ per_key: false, deny: [203.0.113.0/24, 'fd00::/8'] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, cases);
     mcpauth_close(a);
@@ -164,11 +164,11 @@ static void test_whole_families(void)
         { "0.0.0.0", 0 }, { "::ffff:1.2.3.4", 0 }, { "::", 1 }, { "::1", 1 },
         { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 },
     };
-    mcpauth *a = open_stack(NULL, "{ allow: [0.0.0.0/0] }");
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: [0.0.0.0/0] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, v4);
     mcpauth_close(a);
-    a = open_stack(NULL, "{ allow: ['::/0'] }");
+    a = open_stack(NULL, "{ per_key: false, allow: ['::/0'] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, v6);
     mcpauth_close(a);
@@ -180,7 +180,7 @@ static void test_mapped_rules(void)
         { "192.0.2.200", 1 }, { "::ffff:192.0.2.1", 1 }, { "192.0.3.1", 0 },
         { "198.51.100.1", 1 },
     };
-    mcpauth *a = open_stack(NULL, "{ allow: ['::ffff:192.0.2.0/120', "
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: ['::ffff:192.0.2.0/120', "
                                   "'::ffff:198.51.100.1'] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, cases);
@@ -196,7 +196,7 @@ static void test_malformed_client(void)
         { "0x7f.0.0.1", 0 },
     };
     /* Even an allow-everything list never lets an unparseable one in. */
-    mcpauth *a = open_stack(NULL, "{ allow: [0.0.0.0/0, '::/0'] }");
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: [0.0.0.0/0, '::/0'] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     RUN(a, cases);
     CU_ASSERT_TRUE(ok(a, "1.2.3.4"));
@@ -243,7 +243,7 @@ static void test_per_key(void)
 
 static void test_trusted_proxies(void)
 {
-    mcpauth *a = open_stack(NULL, "{ allow: [203.0.113.0/24], "
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: [203.0.113.0/24], "
                                   "trusted_proxies: [10.0.0.1, 10.0.0.2, "
                                   "'2001:db8::1'] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -271,7 +271,7 @@ static void test_trusted_proxies(void)
 
 static void test_spoofed_header(void)
 {
-    mcpauth *a = open_stack(NULL, "{ allow: [203.0.113.0/24], "
+    mcpauth *a = open_stack(NULL, "{ per_key: false, allow: [203.0.113.0/24], "
                                   "trusted_proxies: [10.0.0.1] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     /* Not from a trusted proxy: the header is ignored. */
@@ -288,7 +288,7 @@ static void test_spoofed_header(void)
     CU_ASSERT_FALSE(check_ff(a, "10.0.0.1", "203.0.113.5:443").allowed);
     mcpauth_close(a);
     /* Without trusted_proxies nobody's header counts. */
-    a = open_stack(NULL, "{ allow: [203.0.113.0/24] }");
+    a = open_stack(NULL, "{ per_key: false, allow: [203.0.113.0/24] }");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_FALSE(check_ff(a, "10.0.0.1", "203.0.113.5").allowed);
     mcpauth_close(a);
@@ -306,12 +306,39 @@ static void test_per_key_behind_proxy(void)
     mcpauth_close(a);
 }
 
+/* per_key (the default) with nobody authenticated yet: the key's own list
+ * cannot be checked, so the request is denied rather than let through with
+ * every key's --ip limit unenforced, and the detail says how to mend the
+ * policy. The address lists still apply first. */
+static void test_per_key_without_principal(void)
+{
+    mcpauth *a = open_stack(NULL, "{ allow: [203.0.113.0/24] }");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    result r = check_ff(a, "203.0.113.5", NULL);
+    CU_ASSERT_FALSE(r.allowed);
+    CU_ASSERT_EQUAL(r.reason, MCPAUTH_REASON_NO_CREDENTIALS);
+    CU_ASSERT_EQUAL(r.http_status, 401);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.detail, "place this entry after apikey"));
+    r = check_ff(a, "198.51.100.1", NULL);
+    CU_ASSERT_EQUAL(r.reason, MCPAUTH_REASON_IP_DENIED);
+    mcpauth_close(a);
+    /* With a principal (no list of its own), and with per_key: false, allowed. */
+    a = open_stack("{ role: admin }", "{ allow: [203.0.113.0/24] }");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_TRUE(check_ff(a, "203.0.113.5", NULL).allowed);
+    mcpauth_close(a);
+    a = open_stack(NULL, "{ allow: [203.0.113.0/24], per_key: false }");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_TRUE(check_ff(a, "203.0.113.5", NULL).allowed);
+    mcpauth_close(a);
+}
+
 static void test_ten_thousand(void)
 {
     enum { N = 10000 };
     size_t cap = 64 * N, len = 0;
     char *cfg = malloc(cap);
-    len += (size_t)snprintf(cfg + len, cap - len, "{ allow: [");
+    len += (size_t)snprintf(cfg + len, cap - len, "{ per_key: false, allow: [");
     for (int i = 0; i < N; i++)
         len += (size_t)snprintf(cfg + len, cap - len, "%s10.%d.%d.0/24",
                                 i ? ", " : "", (i * 2) / 256, (i * 2) % 256);
@@ -369,6 +396,8 @@ static int add_suites(void)
     CU_add_test(s, "mapped rules", test_mapped_rules);
     CU_add_test(s, "malformed client address", test_malformed_client);
     CU_add_test(s, "per-key lists", test_per_key);
+    CU_add_test(s, "per_key with nobody authenticated denies",
+                test_per_key_without_principal);
     CU_add_test(s, "trusted proxies", test_trusted_proxies);
     CU_add_test(s, "spoofed forwarded_for", test_spoofed_header);
     CU_add_test(s, "per-key behind a proxy", test_per_key_behind_proxy);
