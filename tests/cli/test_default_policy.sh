@@ -34,6 +34,14 @@ run "$MCPAUTH" check --policy "$P" --key "$DEV" --ip ::1 --tool report_sensor
 expect_rc 0
 run "$MCPAUTH" check --policy "$P" --key "$DEV" --ip 127.0.0.1 --tool get_status
 expect_line1 "deny forbidden"
+# A production policy accepts live keys only: a test key, even an admin's,
+# is refused as bad credentials.
+TESTKEY=$("$MCPAUTH" key create --store "$K" --name tester --role admin --type test --json |
+          sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
+_checks=$((_checks + 1)); case "$TESTKEY" in mcp_test_*) ;; *) fail "key create --type test" ;; esac
+run "$MCPAUTH" check --policy "$P" --key "$TESTKEY" --ip 127.0.0.1 --method ping
+expect_rc 1
+expect_line1 "deny bad_credentials"
 run "$MCPAUTH" check --policy "$P" --ip 127.0.0.1 --method tools/list
 expect_line1 "deny no_credentials"
 expect_out "http_status: 401"
@@ -54,7 +62,7 @@ expect_out '"reason":"rate_limited","http_status":429,"retry_after":1'
 run "$MCPAUTH" audit verify "$MCPAUTH_STATE_DIR/audit/audit.log"
 expect_rc 0
 run "$MCPAUTH" audit show "$MCPAUTH_STATE_DIR/audit/audit.log" --json
-expect_count '"event":"decision"' 30
+expect_count '"event":"decision"' 31
 
 # The state directory comes from the environment; unset, the default is
 # used, and a variable without a default must be set.
