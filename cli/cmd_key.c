@@ -11,15 +11,15 @@
 #include "cli.h"
 #include "mcpauth/mcpauth.h"
 
-#define KEY_MAX_LIST 64
 #define KEY_SOON_MS (7LL * 24 * 3600 * 1000)
 
 enum { K_STORE = 256, K_JSON, K_NAME, K_ROLE, K_TYPE, K_EXPIRES, K_IP, K_TOOL,
-       K_ALL, K_GRACE, K_CLEAR_IPS, K_CLEAR_TOOLS, K_NOW, K_HELP };
+       K_ALL, K_GRACE, K_CLEAR_IPS, K_CLEAR_TOOLS, K_NOW, K_PREFIX, K_HELP };
 
 typedef struct key_opts {
-    const char *store, *name, *role, *type, *expires, *grace, *id;
-    const char *ips[KEY_MAX_LIST + 1], *tools[KEY_MAX_LIST + 1];
+    const char *store, *name, *role, *type, *expires, *grace, *id, *prefix;
+    const char **ips, **tools;  /* NULL-terminated; room for every argument,
+                                   so no --ip or --tool is ever dropped */
     size_t nips, ntools;
     int json, all, clear_ips, clear_tools, set_role;
     int64_t now_ms;
@@ -39,7 +39,7 @@ static void key_usage(FILE *f)
     fprintf(f,
         "usage: mcpauth key create --name NAME [--role ROLE] [--type live|test]\n"
         "                          [--expires 90d|RFC3339] [--ip CIDR]... [--tool PATTERN]...\n"
-        "                          [--store PATH] [--json]\n"
+        "                          [--prefix P] [--store PATH] [--json]\n"
         "       mcpauth key list   [--all] [--json] [--store PATH]\n"
         "       mcpauth key show   ID [--json] [--store PATH]\n"
         "       mcpauth key revoke ID [--store PATH]\n"
@@ -48,8 +48,10 @@ static void key_usage(FILE *f)
         "                          [--clear-ips] [--tool PATTERN]... [--clear-tools] [--store PATH]\n"
         "  The store is --store, else $MCPAUTH_STORE, else %s.\n"
         "  Durations: Ns, Nm, Nh, Nd. --now RFC3339 replaces the clock (scripts, tests).\n"
+        "  --prefix (1-16 of a-z0-9, a letter first; default %s) applies when create\n"
+        "  makes a new store; an existing store keeps its own and refuses another.\n"
         "  create and rotate print the key once: store it then, it cannot be shown again.\n",
-        mcpauth_store_default_path());
+        mcpauth_store_default_path(), MCPAUTH_KEY_DEFAULT_PREFIX);
 }
 
 static const struct option key_longopts[] = {
@@ -60,7 +62,8 @@ static const struct option key_longopts[] = {
     { "all", no_argument, 0, K_ALL }, { "grace", required_argument, 0, K_GRACE },
     { "clear-ips", no_argument, 0, K_CLEAR_IPS },
     { "clear-tools", no_argument, 0, K_CLEAR_TOOLS },
-    { "now", required_argument, 0, K_NOW }, { "help", no_argument, 0, K_HELP },
+    { "now", required_argument, 0, K_NOW }, { "prefix", required_argument, 0, K_PREFIX },
+    { "help", no_argument, 0, K_HELP },
     { 0, 0, 0, 0 },
 };
 
@@ -194,7 +197,9 @@ static int fail(const mcpauth_error *err)
     return CLI_EXIT_USAGE;
 }
 
-/* --expires: a duration from now, an RFC 3339 time, or (update) "never". */
+/* --expires: a duration from now, an RFC 3339 time, or (update) "never".
+ * A time at or before now is refused: it would make a key that is expired
+ * the moment it is written, and exit 0 as if all were well. */
 static int parse_expires(const char *text, int allow_never, int64_t now, int64_t *out)
 {
     int64_t d;
@@ -206,8 +211,15 @@ static int parse_expires(const char *text, int allow_never, int64_t now, int64_t
         *out = now + d;
         return 0;
     }
-    if (mcpauth_parse_time_ms(text, out) == MCPAUTH_OK && *out > 0)
-        return 0;
+    if (mcpauth_parse_time_ms(text, out) == MCPAUTH_OK && *out > 0) {
+        if (*out > now)
+            return 0;
+        char t[32];
+        mcpauth_format_time_ms(now, t, sizeof(t));
+        cli_err("--expires: %s is not in the future (now is %s); the key would be "
+                "expired already", text, t);
+        return -1;
+    }
     cli_err("--expires: '%s' is not a duration (90d, 12h, 30m, 45s)%s or an RFC 3339 time",
             text, allow_never ? ", never," : "");
     return -1;
@@ -321,24 +333,30 @@ static int key_rotate(mcpauth_store *s, key_opts *o)
     return CLI_EXIT_OK;
 }
 
-/* --ip/--tool add to the key's lists; --clear-* empty them first. */
-static const char *const *merged(const char *const *old, int clear, const char **add,
-                                 size_t nadd, const char **buf)
+/* --ip/--tool add to the key's lists; --clear-* empty them first. Sized
+ * from the real counts: a key made through the API may hold any number of
+ * entries, and an update must keep every one of them. NULL: out of memory. */
+static const char **merged(const char *const *old, int clear, const char **add,
+                           size_t nadd)
 {
-    size_t n = 0;
-    for (size_t i = 0; !clear && old && old[i] && n < KEY_MAX_LIST; i++)
-        buf[n++] = old[i];
-    for (size_t i = 0; i < nadd && n < KEY_MAX_LIST; i++)
-        buf[n++] = add[i];
-    buf[n] = NULL;
-    return buf;
+    size_t nold = 0, n = 0;
+    while (!clear && old && old[nold])
+        nold++;
+    const char **l = calloc(nold + nadd + 1, sizeof(*l));
+    if (!l)
+        return NULL;
+    for (size_t i = 0; i < nold; i++)
+        l[n++] = old[i];
+    for (size_t i = 0; i < nadd; i++)
+        l[n++] = add[i];
+    return l;
 }
 
 static int key_update(mcpauth_store *s, key_opts *o)
 {
     mcpauth_key_info *cur = NULL, *after = NULL;
     mcpauth_error err;
-    const char *ips[KEY_MAX_LIST + 1], *tools[KEY_MAX_LIST + 1];
+    const char **ips = NULL, **tools = NULL;
     mcpauth_key_update u;
     memset(&u, 0, sizeof(u));
     if (o->expires && parse_expires(o->expires, 1, o->now_ms, &u.expires_ms))
@@ -350,14 +368,22 @@ static int key_update(mcpauth_store *s, key_opts *o)
     u.role = o->role;
     u.set_expires = o->expires != NULL;
     u.set_ips = o->clear_ips || o->nips;
-    u.allowed_ips = merged(cur->allowed_ips, o->clear_ips, o->ips, o->nips, ips);
+    if (u.set_ips)
+        u.allowed_ips = ips = merged(cur->allowed_ips, o->clear_ips, o->ips, o->nips);
     u.set_tools = o->clear_tools || o->ntools;
-    u.allowed_tools = merged(cur->allowed_tools, o->clear_tools, o->tools, o->ntools, tools);
+    if (u.set_tools)
+        u.allowed_tools = tools = merged(cur->allowed_tools, o->clear_tools, o->tools,
+                                         o->ntools);
     int rc = CLI_EXIT_OK;
-    if (mcpauth_store_update(s, o->id, &u, o->now_ms, &after, &err) != MCPAUTH_OK)
+    if ((u.set_ips && !ips) || (u.set_tools && !tools)) {
+        cli_err("key update: out of memory");
+        rc = CLI_EXIT_USAGE;
+    } else if (mcpauth_store_update(s, o->id, &u, o->now_ms, &after, &err) != MCPAUTH_OK)
         rc = fail(&err);
     else
         print_key(after, o->now_ms);
+    free(ips);
+    free(tools);
     mcpauth_key_info_free(cur);
     mcpauth_key_info_free(after);
     return rc;
@@ -365,7 +391,7 @@ static int key_update(mcpauth_store *s, key_opts *o)
 
 static const key_verb key_verbs[] = {
     { "create", key_create, KB(K_STORE) | KB(K_JSON) | KB(K_NAME) | KB(K_ROLE) |
-      KB(K_TYPE) | KB(K_EXPIRES) | KB(K_IP) | KB(K_TOOL) | KB(K_NOW), 0 },
+      KB(K_TYPE) | KB(K_EXPIRES) | KB(K_IP) | KB(K_TOOL) | KB(K_NOW) | KB(K_PREFIX), 0 },
     { "list", key_list, KB(K_STORE) | KB(K_JSON) | KB(K_ALL) | KB(K_NOW), 0 },
     { "show", key_show, KB(K_STORE) | KB(K_JSON) | KB(K_NOW), 1 },
     { "revoke", key_revoke, KB(K_STORE) | KB(K_NOW), 1 },
@@ -376,12 +402,9 @@ static const key_verb key_verbs[] = {
 
 /* ---- options ------------------------------------------------------------ */
 
-static int add_item(const char **list, size_t *n, const char *v, const char *flag)
+/* list has room for every argument (cli_key), so nothing is dropped. */
+static int add_item(const char **list, size_t *n, const char *v)
 {
-    if (*n >= KEY_MAX_LIST) {
-        cli_err("%s: at most %d", flag, KEY_MAX_LIST);
-        return -1;
-    }
     list[(*n)++] = v;
     list[*n] = NULL;
     return 0;
@@ -402,8 +425,9 @@ static int set_opt(key_opts *o, int c, const char *arg)
         o->type = arg;
         return 0;
     case K_EXPIRES: o->expires = arg; return 0;
-    case K_IP: return add_item(o->ips, &o->nips, arg, "--ip");
-    case K_TOOL: return add_item(o->tools, &o->ntools, arg, "--tool");
+    case K_IP: return add_item(o->ips, &o->nips, arg);
+    case K_TOOL: return add_item(o->tools, &o->ntools, arg);
+    case K_PREFIX: o->prefix = arg; return 0;
     case K_ALL: o->all = 1; return 0;
     case K_GRACE: o->grace = arg; return 0;
     case K_CLEAR_IPS: o->clear_ips = 1; return 0;
@@ -455,6 +479,21 @@ static int parse_opts(const key_verb *v, int argc, char **argv, key_opts *o)
     return check_ips(o);
 }
 
+/* --prefix names the prefix of a store that create makes. An existing
+ * store keeps its own: a different --prefix is refused, not ignored, since
+ * the user would get keys that do not look as they asked. */
+static int check_prefix(mcpauth_store *s, const key_opts *o)
+{
+    char have[32];
+    mcpauth_store_prefix(s, have, sizeof(have));
+    if (!strcmp(have, o->prefix))
+        return 0;
+    cli_err("--prefix: the store %s already exists with prefix '%s'; a store's "
+            "prefix is set when it is created (drop --prefix, or use another "
+            "--store)", o->store, have);
+    return -1;
+}
+
 static int run_verb(const key_verb *v, key_opts *o)
 {
     mcpauth_store_options so = MCPAUTH_STORE_OPTIONS_INIT;
@@ -462,9 +501,10 @@ static int run_verb(const key_verb *v, key_opts *o)
     mcpauth_error err;
     if (v->run == key_create)
         so.flags = MCPAUTH_STORE_CREATE;
+    so.prefix = o->prefix; /* refused by the open when malformed */
     if (mcpauth_store_open(&s, o->store, &so, &err) != MCPAUTH_OK)
         return fail(&err);
-    int rc = v->run(s, o);
+    int rc = o->prefix && check_prefix(s, o) ? CLI_EXIT_USAGE : v->run(s, o);
     mcpauth_store_close(s);
     return rc;
 }
@@ -486,12 +526,26 @@ int cli_key(int argc, char **argv)
     }
     key_opts o;
     memset(&o, 0, sizeof(o));
+    /* each --ip or --tool is one argument: argc bounds how many there are */
+    o.ips = calloc((size_t)argc + 1, sizeof(*o.ips));
+    o.tools = calloc((size_t)argc + 1, sizeof(*o.tools));
+    int rc = CLI_EXIT_USAGE;
+    if (!o.ips || !o.tools) {
+        cli_err("key: out of memory");
+        goto out;
+    }
     int p = parse_opts(v, argc - 1, argv + 1, &o);
-    if (p != 0)
-        return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (p != 0) {
+        rc = p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+        goto out;
+    }
     if (!o.now_ms)
         o.now_ms = mcpauth_now_ms();
     if (!o.store)
         o.store = mcpauth_store_default_path();
-    return run_verb(v, &o);
+    rc = run_verb(v, &o);
+out:
+    free(o.ips);
+    free(o.tools);
+    return rc;
 }

@@ -158,6 +158,15 @@ size_t mcpauth_store_count(mcpauth_store *s)
     return n;
 }
 
+size_t mcpauth_store_prefix(mcpauth_store *s, char *buf, size_t cap)
+{
+    mcpauth_rcu_ticket t;
+    const mcpauth__snap *snap = mcpauth__rcu_lock(&s->rcu, &t);
+    size_t n = mcpauth__strlcpy(buf, snap->prefix ? snap->prefix : s->prefix, cap);
+    mcpauth__rcu_unlock(&s->rcu, &t);
+    return n;
+}
+
 const char *mcpauth_store_path(const mcpauth_store *s)
 {
     return s->path;

@@ -113,6 +113,12 @@ uint64_t mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id);
 mcpauth_status mcpauth__store_parse(const char *name, const char *text,
                                     size_t len, mcpauth__snap **out,
                                     mcpauth_error *err);
+/* EPERM, naming path and its mode, when st grants group or others any of
+ * the bits in `bad` (`what` they could do to it); ssh-style. Shared by the
+ * load and by the first write of a new store, so both refuse alike. */
+mcpauth_status mcpauth__store_check_mode(const char *path, const struct stat *st,
+                                        mode_t bad, const char *what,
+                                        mcpauth_error *err);
 /* Read, check the permissions of, and parse the file at path. ENOTFOUND
  * when it does not exist. */
 mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,

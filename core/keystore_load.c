@@ -751,8 +751,9 @@ mcpauth_status mcpauth__store_parse(const char *name, const char *text,
 
 /* ---- the file ----------------------------------------------------------- */
 
-static mcpauth_status check_mode(const char *path, const struct stat *st,
-                                 mode_t bad, const char *what, mcpauth_error *err)
+mcpauth_status mcpauth__store_check_mode(const char *path, const struct stat *st,
+                                        mode_t bad, const char *what,
+                                        mcpauth_error *err)
 {
     if (!(st->st_mode & bad))
         return MCPAUTH_OK;
@@ -780,10 +781,12 @@ mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
         rc = mcpauth__err(err, MCPAUTH_EIO, "%s: not a regular file", path);
         goto out;
     }
-    if ((rc = check_mode(path, &st, S_IRWXG | S_IRWXO, "read or write", err)))
+    if ((rc = mcpauth__store_check_mode(path, &st, S_IRWXG | S_IRWXO,
+                                        "read or write", err)))
         goto out;
     if (dir && stat(dir, &dst) == 0 &&
-        (rc = check_mode(dir, &dst, S_IWGRP | S_IWOTH, "replace files in", err)))
+        (rc = mcpauth__store_check_mode(dir, &dst, S_IWGRP | S_IWOTH,
+                                        "replace files in", err)))
         goto out;
     /* libyaml reads the file itself, 16 KiB at a time, instead of parsing
      * a copy of it read whole: at 100,000 keys that copy was 20 MB of

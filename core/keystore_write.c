@@ -230,10 +230,25 @@ typedef mcpauth_status (*edit_fn)(mcpauth_store *s, const mcpauth__snap *cur,
                                   void *ctx, mcpauth__buf *out,
                                   mcpauth_error *err);
 
+/* The directory check a load makes (keystore_load.c), made before anything
+ * is written: else the first `key create` into a 0777 directory succeeded
+ * and every later command refused the store it had just made. Done before
+ * the lock file is created, so a refusal leaves nothing behind. */
+static mcpauth_status check_dir(const mcpauth_store *s, mcpauth_error *err)
+{
+    struct stat dst;
+    if (!s->dir || stat(s->dir, &dst) != 0)
+        return MCPAUTH_OK; /* opening the lock file reports it */
+    return mcpauth__store_check_mode(s->dir, &dst, S_IWGRP | S_IWOTH,
+                                     "replace files in", err);
+}
+
 static int lock_store(mcpauth_store *s, mcpauth_error *err)
 {
     if ((s->opts.flags & MCPAUTH_STORE_CREATE) &&
         mcpauth__mkdirs(s->dir, 0700, err) != MCPAUTH_OK)
+        return -1;
+    if (check_dir(s, err) != MCPAUTH_OK)
         return -1;
     int fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {

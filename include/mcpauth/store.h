@@ -169,6 +169,10 @@ MCPAUTH_API void mcpauth_store_close(mcpauth_store *s);
 MCPAUTH_API const char *mcpauth_store_path(const mcpauth_store *s);
 /* The number of keys in the current snapshot. */
 MCPAUTH_API size_t mcpauth_store_count(mcpauth_store *s);
+/* The key prefix of the current snapshot (the file's `prefix:`, or for a
+ * store not written yet the one it will be created with), copied into buf.
+ * Returns its length; the copy is cut to cap - 1 characters. */
+MCPAUTH_API size_t mcpauth_store_prefix(mcpauth_store *s, char *buf, size_t cap);
 
 /* Reload now if the file changed since the snapshot was read: the same
  * work the watcher does, synchronously. On failure the previous snapshot

@@ -126,7 +126,11 @@ for args in "revoke NOPENOPENOPE" "rotate NOPENOPENOPE" "update NOPENOPENOPE --n
             "create --name x --ip 10.0.0.0/33" "create --name x --ip example.com" \
             "rotate $RID --grace soon" "update $RID --ip 1.2.3" \
             "create --name x --colour red" "list --grace 1h" "create --role x" \
-            "create --name x --type prod" "frobnicate"; do
+            "create --name x --type prod" "frobnicate" \
+            "create --name x --expires 2020-01-01T00:00:00Z" \
+            "update $RID --expires 2020-01-01T00:00:00Z" \
+            "create --name x --prefix LMK" "create --name x --prefix lmk" \
+            "update $RID --prefix mcp"; do
     # shellcheck disable=SC2086
     run "$MCPAUTH" key $args --store "$S"
     expect_rc 2
@@ -178,5 +182,91 @@ run "$MCPAUTH" key list --store "$T/epoch.yaml"
 expect_rc 2
 expect_out "epoch.yaml:"
 expect_out "a time must be after 1970-01-01T00:00:00Z"
+
+# --- --expires at or before now: refused, not an already-expired key ----------
+before=$(sum)
+run "$MCPAUTH" key create --store "$S" --name late --expires 2027-01-01T00:00:00Z \
+    --now 2027-01-01T00:00:00Z
+expect_rc 2
+expect_out "mcpauth: --expires: 2027-01-01T00:00:00Z is not in the future (now is 2027-01-01T00:00:00.000Z)"
+run "$MCPAUTH" key update "$RID" --store "$S" --expires 2026-12-31T23:59:59Z \
+    --now 2027-01-01T00:00:00Z
+expect_rc 2
+expect_out "is not in the future"
+[ "$(sum)" = "$before" ] || fail "a past --expires changed the store"
+run "$MCPAUTH" key create --store "$S" --name later --expires 2027-01-01T00:00:01Z \
+    --now 2027-01-01T00:00:00Z --json
+expect_rc 0
+expect_out '"expires": "2027-01-01T00:00:01.000Z"'
+
+# --- lists longer than 64 are kept whole, by create and by update -------------
+ips=(); for i in $(seq 1 70); do ips+=(--ip "10.0.$i.0/24"); done
+run "$MCPAUTH" key create --store "$S" --name many "${ips[@]}" --json
+expect_rc 0
+MID=$(json_field id)
+run "$MCPAUTH" key show "$MID" --store "$S" --json
+expect_count '"10.0.' 70
+run "$MCPAUTH" key update "$MID" --store "$S" --ip 192.0.2.1
+expect_rc 0
+run "$MCPAUTH" key show "$MID" --store "$S" --json
+expect_count '"10.0.' 70
+expect_out '"10.0.1.0/24"'
+expect_out '"10.0.70.0/24"'
+expect_out '"192.0.2.1"'
+# exactly 64, then one more: the 65th used to be dropped with exit 0
+tools=(); for i in $(seq 1 64); do tools+=(--tool "t$i"); done
+run "$MCPAUTH" key create --store "$S" --name full "${tools[@]}" --json
+FID=$(json_field id)
+run "$MCPAUTH" key update "$FID" --store "$S" --tool extra
+expect_rc 0
+expect_out ", extra"
+run "$MCPAUTH" key show "$FID" --store "$S" --json
+expect_count '    "t' 64
+expect_out '"extra"'
+
+# --- a new store in a directory others may write is refused, nothing made ---
+mkdir "$T/open"
+chmod 777 "$T/open"
+run "$MCPAUTH" key create --store "$T/open/keys.yaml" --name x
+expect_rc 2
+expect_out "mcpauth: $T/open: permissions 0777 are too open"
+[ -z "$(ls -A "$T/open")" ] || fail "a refused create left files: $(ls -A "$T/open")"
+chmod 700 "$T/open"
+run "$MCPAUTH" key create --store "$T/open/keys.yaml" --name x
+expect_rc 0
+run "$MCPAUTH" key list --store "$T/open/keys.yaml"
+expect_rc 0
+
+# --- --prefix names a new store's prefix; an existing store keeps its own ---
+L="$T/lmk/keys.yaml"
+run "$MCPAUTH" key create --store "$L" --name a --prefix 9lmk
+expect_rc 2
+expect_out "bad key prefix '9lmk'"
+[ -e "$L" ] && fail "a bad --prefix created a store"
+run "$MCPAUTH" key create --store "$L" --name a --prefix lmk --json
+expect_rc 0
+LK=$(json_field key)
+case "$LK" in lmk_live_*) ;; *) fail "key '$LK' lacks the prefix lmk" ;; esac
+grep -qx 'prefix: "lmk"' "$L" || fail "the store does not record prefix lmk"
+[ "$(stat -c %a "$L")" = 600 ] || fail "lmk store mode $(stat -c %a "$L")"
+run "$MCPAUTH" key create --store "$L" --name b --json
+case "$(json_field key)" in lmk_live_*) ;; *) fail "a later create lost the prefix" ;; esac
+run "$MCPAUTH" key create --store "$L" --name c --prefix lmk
+expect_rc 0
+before=$(cksum < "$L")
+run "$MCPAUTH" key create --store "$L" --name d --prefix mcp
+expect_rc 2
+expect_out "mcpauth: --prefix: the store $L already exists with prefix 'lmk'"
+[ "$(cksum < "$L")" = "$before" ] || fail "a refused --prefix changed the store"
+cat > "$T/lmk.yaml" <<YAML
+version: 1
+stack:
+  - plugin: apikey
+    control: required
+    config: { store: lmk/keys.yaml }
+YAML
+run "$MCPAUTH" check --policy "$T/lmk.yaml" --key "$LK"
+expect_rc 0
+expect_line1 "allow"
 
 finish

@@ -11,6 +11,7 @@
 
 #include "mcpauth/mcpauth.h"
 #include "testutil.h"
+#include "../../../tests/fault/keytext.h"
 
 #define T0 1800000000000LL
 #define HOUR 3600000LL
@@ -109,6 +110,20 @@ static mcpauth_decision check(mcpauth *a, const char *key, int64_t now)
         CU_ASSERT_EQUAL(d_.has_principal, 0);                                  \
     } while (0)
 
+/* The trace detail of the apikey entry's vote: "malformed key" when the
+ * text failed the format check, "key ID: reason" when it reached the store. */
+static const char *deny_detail(mcpauth *a, const char *key)
+{
+    static mcpauth_trace_entry t[4];
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    req.credential = key;
+    req.now_ms = T0;
+    mcpauth_decision d;
+    size_t nt = 0;
+    mcpauth_check_ex(a, &req, 0, &d, t, 4, &nt);
+    return nt == 1 ? t[0].detail : "";
+}
+
 static void test_allow_sets_principal(void)
 {
     mcpauth *a = open_policy("{ store: keys.yaml }", NULL);
@@ -148,6 +163,22 @@ static void test_denials(void)
     snprintf(buf, sizeof(buf), "%s", live);
     buf[30] = buf[30] == 'a' ? 'b' : 'a';
     EXPECT_DENY(a, buf, T0, MCPAUTH_REASON_BAD_CREDENTIALS);
+    /* well-formed (checksum recomputed), so these pass the format check
+     * and reach the store: an id it does not hold, and a known id with a
+     * wrong secret */
+    snprintf(buf, sizeof(buf), "%s", live);
+    kt_flip_id(buf, 0);
+    EXPECT_DENY(a, buf, T0, MCPAUTH_REASON_BAD_CREDENTIALS);
+    char *want = tu_fmt("key %.*s: bad_credentials", KT_ID_LEN, buf + kt_body(buf));
+    CU_ASSERT_STRING_EQUAL(deny_detail(a, buf), want);
+    CU_ASSERT_NOT_EQUAL(strncmp(buf + kt_body(buf), live_id, KT_ID_LEN), 0);
+    free(want);
+    snprintf(buf, sizeof(buf), "%s", live);
+    kt_flip_secret(buf, 0);
+    EXPECT_DENY(a, buf, T0, MCPAUTH_REASON_BAD_CREDENTIALS);
+    want = tu_fmt("key %s: bad_credentials", live_id);
+    CU_ASSERT_STRING_EQUAL(deny_detail(a, buf), want);
+    free(want);
     /* revoked and expired, and expiry follows the injected clock */
     EXPECT_DENY(a, revoked, T0, MCPAUTH_REASON_REVOKED);
     CU_ASSERT_EQUAL(check(a, expiring, T0 + HOUR - 1).allowed, 1);
