@@ -1,7 +1,10 @@
 /* cmd_check.c: `mcpauth check`: run the stack on requests as an embedding
  * server would, and print each decision. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,7 @@ static void check_usage(FILE *f)
 }
 
 static json_t *decision_json(const mcpauth_decision *d, const mcpauth_trace_entry *t,
-                             size_t nt, int trace)
+                             size_t nt, int trace, size_t omitted)
 {
     json_t *o = json_pack("{s:b,s:s,s:i,s:i,s:s,s:s,s:I}", "allowed", d->allowed,
                           "reason", mcpauth_reason_name(d->reason), "http_status",
@@ -54,14 +57,16 @@ static json_t *decision_json(const mcpauth_decision *d, const mcpauth_trace_entr
                 mcpauth_trace_vote_name(t[i].vote), "reason", mcpauth_reason_name(t[i].reason),
                 "elapsed_ns", (json_int_t)t[i].elapsed_ns, "detail", t[i].detail));
         json_object_set_new(o, "trace", arr);
+        if (omitted)
+            json_object_set_new(o, "trace_omitted", json_integer((json_int_t)omitted));
     }
     return o;
 }
 
 static void print_json(const mcpauth_decision *d, const mcpauth_trace_entry *t,
-                       size_t nt, int trace)
+                       size_t nt, int trace, size_t omitted)
 {
-    json_t *o = decision_json(d, t, nt, trace);
+    json_t *o = decision_json(d, t, nt, trace, omitted);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     printf("%s\n", s ? s : "{\"allowed\":false,\"reason\":\"internal_error\"}");
     free(s);
@@ -69,7 +74,7 @@ static void print_json(const mcpauth_decision *d, const mcpauth_trace_entry *t,
 }
 
 static void print_text(const mcpauth_decision *d, const mcpauth_trace_entry *t,
-                       size_t nt, int trace)
+                       size_t nt, int trace, size_t omitted)
 {
     if (d->allowed)
         printf("allow\n");
@@ -87,6 +92,9 @@ static void print_text(const mcpauth_decision *d, const mcpauth_trace_entry *t,
                mcpauth_control_name(t[i].control), mcpauth_trace_vote_name(t[i].vote),
                mcpauth_reason_name(t[i].reason), (unsigned long long)t[i].elapsed_ns,
                t[i].detail[0] ? "  " : "", t[i].detail);
+    if (trace && omitted)
+        printf("  trace: ... and %zu more entr%s, not shown (at most %d are)\n", omitted,
+               omitted == 1 ? "y" : "ies", CHECK_TRACE_MAX);
 }
 
 static int run_one(mcpauth *a, const mcpauth_request *req, const check_opts *o, int json)
@@ -95,10 +103,14 @@ static int run_one(mcpauth *a, const mcpauth_request *req, const check_opts *o, 
     mcpauth_trace_entry t[CHECK_TRACE_MAX];
     size_t nt = 0;
     mcpauth_check_ex(a, req, MCPAUTH_CHECK_TIMED, &d, o->trace ? t : NULL, CHECK_TRACE_MAX, &nt);
+    /* A full trace of a longer stack was cut: say so rather than let the
+     * last lines pass for the whole stack. (A request refused by the
+     * limits before the stack ran has an empty trace, nothing cut.) */
+    size_t n = mcpauth_stack_size(a), omitted = nt == CHECK_TRACE_MAX && n > nt ? n - nt : 0;
     if (json)
-        print_json(&d, t, nt, o->trace);
+        print_json(&d, t, nt, o->trace, omitted);
     else
-        print_text(&d, t, nt, o->trace);
+        print_text(&d, t, nt, o->trace, omitted);
     fflush(stdout);
     return d.allowed ? CLI_EXIT_OK : CLI_EXIT_DENY;
 }
@@ -202,12 +214,37 @@ static int run_requests(mcpauth *a, const check_opts *o)
     return rc;
 }
 
-static int parse_long(const char *s, long *out)
+static int all_digits(const char *s)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 0)
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* A number given to option `opt`: decimal digits only, from min to max.
+ * strtoull alone takes "-4" (wrapping it), " 4" and "+4", and saturates an
+ * overflow at its largest value: the request would then go out with a
+ * value nobody typed, so every one of those is refused. */
+static int parse_count(const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, unsigned long long *out)
+{
+    if (s[0] == '-' && all_digits(s + 1)) {
+        cli_err("%s: %s is negative; give a number from %llu to %llu", opt, s, min, max);
         return -1;
+    }
+    if (!all_digits(s)) {
+        cli_err("%s: '%s' is not a number (digits 0-9 only)", opt, s);
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (errno == ERANGE || v < min || v > max) {
+        cli_err("%s: %s is out of range (%llu to %llu)", opt, s, min, max);
+        return -1;
+    }
     *out = v;
     return 0;
 }
@@ -217,7 +254,7 @@ enum { O_POLICY = 256, O_KEY, O_IP, O_METHOD, O_TOOL, O_RESOURCE, O_TRANSPORT, O
 
 static int parse_opt(int c, const char *arg, check_opts *o, mcpauth_request *r)
 {
-    long v;
+    unsigned long long v;
     switch (c) {
     case O_POLICY: o->policy = arg; return 0;
     case O_KEY: r->credential = arg; return 0;
@@ -231,12 +268,12 @@ static int parse_opt(int c, const char *arg, check_opts *o, mcpauth_request *r)
     case O_JSON: o->json = 1; return 0;
     case O_REQUESTS: o->requests = arg; return 0;
     case O_BYTES:
-        if (parse_long(arg, &v)) break;
+        if (parse_count("--bytes", arg, 0, UINT64_MAX, &v)) return -1;
         r->bytes = (uint64_t)v;
         return 0;
     case O_REPEAT:
-        if (parse_long(arg, &v) || v < 1) break;
-        o->repeat = v;
+        if (parse_count("--repeat", arg, 1, LONG_MAX, &v)) return -1;
+        o->repeat = (long)v;
         return 0;
     case O_NOW:
         if (mcpauth_parse_time_ms(arg, &r->now_ms) == MCPAUTH_OK) return 0;

@@ -24,14 +24,18 @@
 typedef struct search_path {
     char *dirs[LOADER_MAX_DIRS];
     size_t n;
+    size_t dropped;  /* directories past LOADER_MAX_DIRS, not searched */
 } search_path;
 
 static void sp_add(search_path *sp, char *dir)
 {
-    if (dir && sp->n < LOADER_MAX_DIRS)
+    if (dir && sp->n < LOADER_MAX_DIRS) {
         sp->dirs[sp->n++] = dir;
-    else
-        free(dir);
+        return;
+    }
+    if (dir)
+        sp->dropped++;
+    free(dir);
 }
 
 static char *library_plugin_dir(void)
@@ -95,6 +99,29 @@ static mcpauth_status entry_err(mcpauth_error *err, mcpauth_status st,
                         e->plugin, msg);
 }
 
+/* The directories searched, for the not-found message: as many as fit in
+ * buf, then how many more there were, so a long path is never cut short
+ * without saying so. */
+static void sp_describe(const search_path *sp, char *buf, size_t cap)
+{
+    size_t used = 0, i = 0;
+    buf[0] = '\0';
+    for (; i < sp->n; i++) {
+        /* Keep room for the tail unless this is the last thing to print. */
+        size_t tail = i + 1 < sp->n || sp->dropped ? 80 : 1;
+        size_t need = strlen(sp->dirs[i]) + (i ? 2 : 0);
+        if (used + need + tail > cap)
+            break;
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", sp->dirs[i]);
+    }
+    if (i < sp->n)
+        used += (size_t)snprintf(buf + used, cap - used, "%s... and %zu more", i ? ", " : "",
+                                 sp->n - i);
+    if (sp->dropped)
+        snprintf(buf + used, cap - used, "; not searched: %zu more past the first %d",
+                 sp->dropped, LOADER_MAX_DIRS);
+}
+
 /* Find the file: a path as written, or a name along the search path. */
 static mcpauth_status resolve(const mcpauth_policy_spec *p,
                               const mcpauth_entry_spec *e, char **out,
@@ -115,7 +142,6 @@ static mcpauth_status resolve(const mcpauth_policy_spec *p,
                          "a plugin name may hold only letters, digits, '_' and '-'%s%s", "", "");
     search_path sp = { .n = 0 };
     sp_build(&sp, p);
-    char searched[700] = "";
     for (size_t i = 0; i < sp.n; i++) {
         char file[4096];
         snprintf(file, sizeof(file), "%s/mcpauth_%s.so", sp.dirs[i], e->plugin);
@@ -124,10 +150,9 @@ static mcpauth_status resolve(const mcpauth_policy_spec *p,
             sp_free(&sp);
             return *out ? MCPAUTH_OK : MCPAUTH_ENOMEM;
         }
-        size_t used = strlen(searched);
-        snprintf(searched + used, sizeof(searched) - used, "%s%s", i ? ", " : "",
-                 sp.dirs[i]);
     }
+    char searched[700];
+    sp_describe(&sp, searched, sizeof(searched));
     sp_free(&sp);
     return entry_err(err, MCPAUTH_EPOLICY, e, "not found (looked for mcpauth_%s.so in: %s)",
                      e->plugin, searched);

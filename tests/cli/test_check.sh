@@ -89,6 +89,67 @@ expect_rc 2
 expect_out "--policy FILE is required"
 run "$MCPAUTH" check --policy "$T/allow.yaml" --bytes -4
 expect_rc 2
+expect_out "--bytes: -4 is negative"
+expect_no_out "allow"
+# Numbers too large for their field are refused, not clamped to a maximum
+# and decided on as if the user had typed that.
+run "$MCPAUTH" check --policy "$T/allow.yaml" --bytes 99999999999999999999999
+expect_rc 2
+expect_out "--bytes: 99999999999999999999999 is out of range (0 to 18446744073709551615)"
+expect_no_out "allow"
+run "$MCPAUTH" check --policy "$T/allow.yaml" --bytes 18446744073709551616
+expect_rc 2
+expect_out "out of range"
+run "$MCPAUTH" check --policy "$T/policy.yaml" --bytes 18446744073709551615
+expect_rc 1
+expect_line1 "deny too_large"
+for v in +5 " 5" 5x "" 0x10; do
+    run "$MCPAUTH" check --policy "$T/allow.yaml" --bytes "$v"
+    expect_rc 2
+    expect_out "--bytes: '$v' is not a number"
+done
+# A huge --repeat that slipped through would print decisions for ever: keep
+# only the first lines (the CLI dies of SIGPIPE after them), so a broken
+# build fails here instead of hanging.
+run_capped() {
+    _out=$("$@" 2>&1 | head -n 3; exit "${PIPESTATUS[0]}")
+    _rc=$?
+    _last="$*"
+}
+run_capped "$MCPAUTH" check --policy "$T/allow.yaml" --repeat 99999999999999999999999
+expect_rc 2
+expect_out "--repeat: 99999999999999999999999 is out of range (1 to 9223372036854775807)"
+expect_no_out "allow"
+run_capped "$MCPAUTH" check --policy "$T/allow.yaml" --repeat 9223372036854775808
+expect_rc 2
+expect_out "out of range"
+run "$MCPAUTH" check --policy "$T/allow.yaml" --repeat -3
+expect_rc 2
+expect_out "--repeat: -3 is negative"
+run "$MCPAUTH" check --policy "$T/allow.yaml" --repeat 0
+expect_rc 2
+expect_out "--repeat: 0 is out of range (1 to"
+expect_no_out "allow"
+
+# A trace longer than the CLI shows says how many entries it left out.
+{
+    printf 'version: 1\nstack:\n'
+    for i in $(seq 1 70); do
+        printf '  - plugin: %s\n    control: optional\n    name: n%s\n    config: { vote: abstain }\n' "$S" "$i"
+    done
+    printf '  - plugin: %s\n    control: required\n    name: last\n    config: { vote: allow }\n' "$S"
+} > "$T/long.yaml"
+run "$MCPAUTH" check --policy "$T/long.yaml" --trace
+expect_rc 0
+expect_count "trace: n" 64
+expect_out "trace: ... and 7 more entries, not shown (at most 64 are)"
+run "$MCPAUTH" check --policy "$T/long.yaml" --trace --json
+expect_rc 0
+expect_out '"trace_omitted":7'
+run "$MCPAUTH" check --policy "$T/allow.yaml" --trace --json
+expect_no_out "trace_omitted"
+run "$MCPAUTH" check --policy "$T/allow.yaml" --trace
+expect_no_out "more entr"
 
 printf 'version: 1\nstack:\n  - plugin: nope\n    control: required\n' > "$T/bad.yaml"
 run "$MCPAUTH" policy check "$T/bad.yaml"

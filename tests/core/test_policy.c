@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mcpauth/mcpauth.h"
 #include "testutil.h"
@@ -111,6 +112,139 @@ static void test_plugin_not_found(void)
             "policy.yaml:3:13:", "missing.so", "No such file");
     REFUSED("version: 1\nstack:\n  - plugin: 'bad name!'\n    control: required\n",
             "policy.yaml:3:13:", "letters, digits");
+}
+
+/* MCPAUTH_PLUGIN_PATH as the test found it, to put back afterwards. */
+static char *env_save(void)
+{
+    const char *v = getenv("MCPAUTH_PLUGIN_PATH");
+    return v ? tu_fmt("%s", v) : NULL;
+}
+
+static void env_restore(char *saved)
+{
+    if (saved)
+        setenv("MCPAUTH_PLUGIN_PATH", saved, 1);
+    else
+        unsetenv("MCPAUTH_PLUGIN_PATH");
+    free(saved);
+}
+
+/* A copy of the scripted plugin as <dir>/<sub>/mcpauth_script.so. Modes the
+ * loader trusts: a 0700 directory and a 0755 file. Returns the file's path. */
+static char *script_copy(const char *sub)
+{
+    char *d = tu_fmt("%s/%s", dir, sub);
+    mkdir(d, 0700);
+    char *cmd = tu_fmt("cp %s/mcpauth_script.so %s/", sdir, d);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    char *so = tu_fmt("%s/mcpauth_script.so", d);
+    chmod(so, 0755);
+    free(cmd);
+    free(d);
+    return so;
+}
+
+/* Open `text` as policy.yaml and return the file its first entry was
+ * loaded from (caller frees), having checked that this copy runs and
+ * allows; NULL when the policy is refused. */
+static char *first_plugin_file(const char *text)
+{
+    char *p = tu_write(dir, "policy.yaml", text), *so = NULL;
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    const char *label, *path;
+    mcpauth_control c;
+    if (mcpauth_open(&a, p, &err) != MCPAUTH_OK)
+        fprintf(stderr, "\n%s\n", err.message);
+    else if (mcpauth_stack_entry(a, 0, &label, &c, &path) == MCPAUTH_OK)
+        so = tu_fmt("%s", path);
+    if (a) {
+        mcpauth_request req = MCPAUTH_REQUEST_INIT;
+        mcpauth_decision d;
+        mcpauth_check(a, &req, &d);
+        CU_ASSERT_TRUE(d.allowed);
+    }
+    mcpauth_close(a);
+    free(p);
+    return so;
+}
+
+static void expect_plugin_file(const char *text, const char *want)
+{
+    char *so = first_plugin_file(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(so);
+    if (strcmp(so, want))
+        fprintf(stderr, "\nloaded %s, expected %s\n", so, want);
+    CU_ASSERT_STRING_EQUAL(so, want);
+    free(so);
+}
+
+/* The same plugin name in a plugin_dirs directory and in a
+ * MCPAUTH_PLUGIN_PATH directory: plugin_dirs is searched first. */
+static void test_plugin_search_order(void)
+{
+    char *saved = env_save();
+    char *pd_so = script_copy("pd"), *env_so = script_copy("envd");
+    /* An empty element and a missing directory are passed over. */
+    char *env = tu_fmt("%s/nowhere::%s/envd", dir, dir);
+    setenv("MCPAUTH_PLUGIN_PATH", env, 1);
+    const char *stack = "stack:\n  - plugin: script\n    control: required\n"
+                        "    config: { vote: allow }\n";
+    char *with_dirs = tu_fmt("version: 1\nplugin_dirs: [pd]\n%s", stack);
+    char *without = tu_fmt("version: 1\n%s", stack);
+    expect_plugin_file(with_dirs, pd_so);
+    expect_plugin_file(without, env_so);
+    /* Missing from plugin_dirs: the search goes on to the environment. */
+    unlink(pd_so);
+    expect_plugin_file(with_dirs, env_so);
+    /* In neither: every directory searched is named, in search order. */
+    unlink(env_so);
+    char *order = tu_fmt("in: %s/pd, %s/nowhere, %s/envd, ", dir, dir, dir);
+    REFUSED(with_dirs, "policy.yaml:4:13:", "plugin 'script': not found", order);
+    /* With the variable unset, its directories are not searched. */
+    unsetenv("MCPAUTH_PLUGIN_PATH");
+    char *pd_only = tu_fmt("in: %s/pd, ", dir);
+    REFUSED(with_dirs, "plugin 'script': not found", pd_only);
+    char *p = tu_write(dir, "policy.yaml", with_dirs);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    CU_ASSERT_NOT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
+    CU_ASSERT_PTR_NULL(strstr(err.message, "envd"));
+    env_restore(saved);
+    free(p);
+    free(pd_only);
+    free(order);
+    free(without);
+    free(with_dirs);
+    free(env);
+    free(env_so);
+    free(pd_so);
+}
+
+/* More directories than the message has room for, and more than the
+ * loader searches: the message says how many it left out. */
+static void test_plugin_not_found_long_path(void)
+{
+    char *saved = env_save();
+    unsetenv("MCPAUTH_PLUGIN_PATH");
+    char *y = tu_fmt("version: 1\nplugin_dirs: [");
+    for (int i = 0; i < 70; i++) {
+        char *next = tu_fmt("%s%sd%02d-%s", y, i ? ", " : "", i,
+                            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        free(y);
+        y = next;
+    }
+    char *text = tu_fmt("%s]\nstack:\n  - plugin: nosuchplugin\n    control: required\n", y);
+    char *first = tu_fmt("in: %s/d00-xxx", dir);
+    /* 70 plugin_dirs, the library's directory and the install directory:
+     * 64 searched, 8 not. */
+    REFUSED(text, "plugin 'nosuchplugin': not found", first, "d01-xxx", ", ... and ",
+            " more; not searched: 8 more past the first 64)");
+    env_restore(saved);
+    free(first);
+    free(text);
+    free(y);
 }
 
 static void test_plugin_abi_and_entry(void)
@@ -257,6 +391,9 @@ static int add(void)
            !CU_add_test(s, "top-level keys", test_top_level) ||
            !CU_add_test(s, "stack entries", test_entries) ||
            !CU_add_test(s, "plugin not found lists the search path", test_plugin_not_found) ||
+           !CU_add_test(s, "plugin_dirs before MCPAUTH_PLUGIN_PATH", test_plugin_search_order) ||
+           !CU_add_test(s, "a long search path is cut with a count",
+                        test_plugin_not_found_long_path) ||
            !CU_add_test(s, "ABI mismatch and missing entry point", test_plugin_abi_and_entry) ||
            !CU_add_test(s, "plugin config errors", test_plugin_config_errors) ||
            !CU_add_test(s, "includes and include cycles", test_includes) ||
