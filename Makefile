@@ -1,5 +1,6 @@
 # The two commands: `make demo` and `make test`. Both install what is
-# missing (scripts/deps.sh), build into build/, then run.
+# missing (scripts/deps.sh), build into $(BUILD) (default build/), then
+# run; make test puts its sanitizer and fuzz builds beside it.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
@@ -17,7 +18,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	sh scripts/test.sh
+	MCPAUTH_BUILD_DIR=$(BUILD) sh scripts/test.sh
 
 demo: build
 	MCPAUTH_BUILD_DIR=$(BUILD) sh scripts/demo.sh
@@ -33,4 +34,4 @@ bench: build
 	$(BUILD)/bin/mcpauth-bench --memory
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
