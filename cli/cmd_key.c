@@ -37,7 +37,7 @@ typedef struct key_verb {
 static void key_usage(FILE *f)
 {
     fprintf(f,
-        "usage: mcpauth key create --name NAME [--role ROLE] [--type live|test]\n"
+        "usage: mcpauth key create --name NAME --role ROLE [--type live|test]\n"
         "                          [--expires 90d|RFC3339] [--ip CIDR]... [--tool PATTERN]...\n"
         "                          [--prefix P] [--store PATH] [--json]\n"
         "       mcpauth key list   [--all] [--json] [--store PATH]\n"
@@ -474,6 +474,13 @@ static int parse_opts(const key_verb *v, int argc, char **argv, key_opts *o)
     }
     if (!strcmp(v->name, "create") && !o->name) {
         cli_err("key create: --name is required");
+        return -1;
+    }
+    /* A key without a role is denied by every policy with a role entry:
+     * the role is asked for, not silently left out. */
+    if (!strcmp(v->name, "create") && !o->role) {
+        cli_err("key create: --role is required (admin, operator, monitor, device, "
+                "or a role your policy defines)");
         return -1;
     }
     return check_ips(o);

@@ -160,7 +160,7 @@ D="$T/live"
 mkdir -m 700 "$D"
 unset MCPAUTH_STORE
 json_field() { sed -n "s/^ *\"$1\": *\"\([^\"]*\)\".*/\1/p" <<<"$_out" | head -n1; }
-run "$MCPAUTH" key create --store "$D/keys.yaml" --name first --json
+run "$MCPAUTH" key create --role monitor --store "$D/keys.yaml" --name first --json
 expect_rc 0
 ID1=$(json_field id)
 cat > "$D/policy.yaml" <<YAML
@@ -237,7 +237,7 @@ expect_count '{"seq":' 1
 expect_out '"event":"key.revoked","key_id":"'"$ID2"'","key_name":"ci","role":"deployer"'
 run "$MCPAUTH" audit show "$KLOG" --event key.deleted --json
 expect_count '{"seq":' 1
-expect_out '"key_id":"'"$ID1"'","key_name":"first","role":null,"detail":"removed from the store file"'
+expect_out '"key_id":"'"$ID1"'","key_name":"first","role":"monitor","detail":"removed from the store file"'
 run "$MCPAUTH" audit verify "$KLOG"
 expect_rc 0
 expect_out "ok: 6 records in 1 file"

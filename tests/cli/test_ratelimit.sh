@@ -12,7 +12,7 @@ trap 'rm -rf "$dir"' EXIT
 chmod 700 "$dir"
 fail=0
 
-"$bin" key create --name alice --store "$dir/keys.yaml" \
+"$bin" key create --name alice --role admin --store "$dir/keys.yaml" \
     --now 2026-11-27T11:00:00Z --json > "$dir/alice.json"
 key=$(sed -n 's/^ *"key": *"\([^"]*\)".*/\1/p' "$dir/alice.json")
 [ -n "$key" ] || { echo "could not create a key" >&2; exit 1; }

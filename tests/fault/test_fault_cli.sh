@@ -20,7 +20,7 @@ ID=$("$MCPAUTH" key list --store "$S" --json | sed -n 's/.*"id" *: *"\([^"]*\)".
 # 1 KiB blocks: the store is larger than one block, so any rewrite fails.
 full() { (trap '' XFSZ; ulimit -f 1; exec "$@"); }
 
-for verb in "create --name three" "revoke $ID" "rotate $ID" "update $ID --name renamed"; do
+for verb in "create --name three --role monitor" "revoke $ID" "rotate $ID" "update $ID --name renamed"; do
     # shellcheck disable=SC2086
     run full "$MCPAUTH" key $verb --store "$S"
     expect_rc 2
@@ -35,6 +35,6 @@ run "$MCPAUTH" key list --store "$S"
 expect_rc 0
 expect_out "one"
 expect_out "two"
-run "$MCPAUTH" key create --store "$S" --name three
+run "$MCPAUTH" key create --role monitor --store "$S" --name three
 expect_rc 0
 finish
