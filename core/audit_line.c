@@ -63,15 +63,23 @@ void mcpauth__abuf_puts(mcpauth__abuf *b, const char *s)
     mcpauth__abuf_put(b, s, strlen(s));
 }
 
-void mcpauth__abuf_u64(mcpauth__abuf *b, uint64_t v)
+const char *mcpauth__u64_text(char buf[MCPAUTH__U64_DIGITS_MAX], uint64_t v, size_t *len)
 {
-    char tmp[24];
-    size_t i = sizeof(tmp);
+    size_t i = MCPAUTH__U64_DIGITS_MAX;
     do {
-        tmp[--i] = (char)('0' + v % 10);
+        buf[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    mcpauth__abuf_put(b, tmp + i, sizeof(tmp) - i);
+    *len = MCPAUTH__U64_DIGITS_MAX - i;
+    return buf + i;
+}
+
+void mcpauth__abuf_u64(mcpauth__abuf *b, uint64_t v)
+{
+    char tmp[MCPAUTH__U64_DIGITS_MAX];
+    size_t n;
+    const char *t = mcpauth__u64_text(tmp, v, &n);
+    mcpauth__abuf_put(b, t, n);
 }
 
 size_t mcpauth__utf8_seq(const unsigned char *s, size_t n)

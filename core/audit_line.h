@@ -39,6 +39,10 @@ void mcpauth__abuf_free(mcpauth__abuf *b);
 void mcpauth__abuf_put(mcpauth__abuf *b, const void *data, size_t n);
 void mcpauth__abuf_puts(mcpauth__abuf *b, const char *s);
 void mcpauth__abuf_u64(mcpauth__abuf *b, uint64_t v);
+/* v in decimal at the end of buf (no NUL); returns where it starts, and its
+ * length in *len. Shared by every writer of record numbers. */
+#define MCPAUTH__U64_DIGITS_MAX 20
+const char *mcpauth__u64_text(char buf[MCPAUTH__U64_DIGITS_MAX], uint64_t v, size_t *len);
 /* A JSON string literal, quotes included: `"` and `\` escaped, control
  * characters as \n, \t or \u00XX, and every byte that is not part of valid
  * UTF-8 replaced by \ufffd, so that no input can end the line or the

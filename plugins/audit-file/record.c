@@ -32,13 +32,10 @@ static char *af_put(char *o, const char *s, size_t n)
 
 static char *af_u64(char *o, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return af_put(o, tmp + i, sizeof(tmp) - i);
+    char tmp[MCPAUTH__U64_DIGITS_MAX];
+    size_t n;
+    const char *t = mcpauth__u64_text(tmp, v, &n);
+    return af_put(o, t, n);
 }
 
 /* A JSON string of n bytes (mcpauth__abuf_json_str's escaping), or null. */

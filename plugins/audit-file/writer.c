@@ -377,20 +377,16 @@ static void af_append_line(af_writer *w, const char *body, size_t n,
 {
     static const char head[] = "{\"seq\":", mid[] = ",\"prev\":\"",
                       tail[] = ",\"hash\":\"";
-    char num[24];
-    size_t k = sizeof(num);
-    do {
-        num[--k] = (char)('0' + seq % 10);
-        seq /= 10;
-    } while (seq);
-    size_t digits = sizeof(num) - k;
+    char num[MCPAUTH__U64_DIGITS_MAX];
+    size_t digits;
+    const char *seq_text = mcpauth__u64_text(num, seq, &digits);
     char *start = mcpauth__abuf_room(&w->out, n + digits + 200);
     if (!start)
         return;
     char *o = start;
 #define AF_PUT(src, len) (memcpy(o, (src), (len)), o += (len))
     AF_PUT(head, sizeof(head) - 1);
-    AF_PUT(num + k, digits);
+    AF_PUT(seq_text, digits);
     *o++ = ',';
     AF_PUT(body, n);
     AF_PUT(mid, sizeof(mid) - 1);
