@@ -186,7 +186,7 @@ typedef struct mcpauth_services {
     uint64_t (*monotonic_ns)(void);
 
     /* Fields below were added after the first ABI; check `size` before
-     * using them in a plugin meant for older cores. */
+     * using them in a plugin meant for older cores (MCPAUTH_SVC_HAS). */
 
     /* The items of a list of strings under `key`, as nodes, so that an
      * error can point at the offending item (read each with config_scalar).
@@ -206,6 +206,11 @@ typedef struct mcpauth_services {
      * address (*out untouched). */
     mcpauth_status (*client_addr)(mcpauth_ctx *ctx, mcpauth_addr *out);
 } mcpauth_services;
+
+/* Does the core's services table `svc` have `field`? A core older than the
+ * plugin hands a shorter table, and a field past its end is not there. */
+#define MCPAUTH_SVC_HAS(svc, field)                                            \
+    ((svc)->size >= offsetof(mcpauth_services, field) + sizeof((svc)->field))
 
 /* The descriptor a plugin's entry point returns. abi_version and size come
  * first and are checked before anything else. */

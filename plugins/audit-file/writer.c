@@ -343,7 +343,10 @@ static int af_rotate(af_writer *w, const af_settings *s)
  * with (io held); what follows them moves to the front. */
 static int af_flush_out(af_writer *w, size_t n, uint64_t seq, const char *hash)
 {
-    if (n == 0)
+    /* Nothing to write is not success when the lines could not be built
+     * (out of memory): the batch must fail, be reported and be requeued,
+     * not count as written. */
+    if (n == 0 && !w->out.oom)
         return 0;
     int e = w->out.oom ? ENOMEM : af_write_all(w->fd, w->out.p, n);
     if (e) {

@@ -17,6 +17,7 @@ typedef struct ipw_state {
     ipw_set trusted;
     int allow_all;   /* no `allow` key: every address not denied passes */
     int per_key;
+    int shared_addr; /* the core has svc->client_addr (older cores do not) */
 } ipw_state;
 
 /* Details name the client address, so they are formatted per request into
@@ -107,6 +108,7 @@ static mcpauth_status ipw_create(void **state, const mcpauth_plugin_env *env,
     if (!s)
         return MCPAUTH_ENOMEM;
     s->svc = env->svc;
+    s->shared_addr = MCPAUTH_SVC_HAS(env->svc, client_addr);
     mcpauth_status st = ipw_read_config(s, config);
     if (st != MCPAUTH_OK) {
         ipw_destroy(s);
@@ -150,15 +152,34 @@ static int ipw_from_forwarded(const ipw_state *s, const char *ff,
     return 0;
 }
 
+/* The request's own address. The core parses client_ip once per check,
+ * with this plugin's parser (ipaddr.c), and hands the same result to
+ * ratelimit; under a core older than that service it is parsed here. */
+static mcpauth_status ipw_peer(const ipw_state *s, mcpauth_ctx *ctx,
+                               const mcpauth_request *req, ipw_addr *out)
+{
+    if (!s->shared_addr) {
+        if (!req->client_ip || !*req->client_ip)
+            return MCPAUTH_ENOTFOUND;
+        return ipw_addr_parse(req->client_ip, strlen(req->client_ip), out) == 0
+                   ? MCPAUTH_OK : MCPAUTH_EINVAL;
+    }
+    mcpauth_addr a;
+    mcpauth_status st = s->svc->client_addr(ctx, &a);
+    if (st == MCPAUTH_OK) {
+        out->family = a.family;
+        memcpy(out->b, a.bytes, sizeof(out->b));
+    }
+    return st;
+}
+
 /* The address to judge. Only when the peer is a trusted proxy is the
  * forwarded_for header consulted: anyone else could write anything there. */
 static int ipw_client(const ipw_state *s, mcpauth_ctx *ctx, const mcpauth_request *req,
                       ipw_addr *out, const char **why)
 {
-    /* The core parses client_ip once per check, with this plugin's own
-     * parser (ipaddr.c), and hands the same result to ratelimit. */
-    mcpauth_addr parsed;
-    mcpauth_status st = s->svc->client_addr(ctx, &parsed);
+    ipw_addr peer;
+    mcpauth_status st = ipw_peer(s, ctx, req, &peer);
     if (st == MCPAUTH_ENOTFOUND) {
         *why = "no client address";
         return -1;
@@ -167,8 +188,6 @@ static int ipw_client(const ipw_state *s, mcpauth_ctx *ctx, const mcpauth_reques
         *why = "client address does not parse";
         return -1;
     }
-    ipw_addr peer = { parsed.family, { 0 } };
-    memcpy(peer.b, parsed.bytes, sizeof(peer.b));
     if (!req->forwarded_for || !ipw_set_contains(&s->trusted, &peer)) {
         *out = peer;
         return 0;

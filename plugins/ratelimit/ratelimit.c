@@ -20,6 +20,7 @@ typedef struct rl_instance {
     rl_config cfg;
     rl_backend be;
     const mcpauth_services *svc;
+    int shared_addr; /* the core has svc->client_addr (older cores do not) */
     void *core;
     char *name;
 } rl_instance;
@@ -47,6 +48,7 @@ static mcpauth_status rl_create(void **state, const mcpauth_plugin_env *env,
     if (!(in = calloc(1, sizeof(*in))))
         goto out;
     in->svc = env->svc;
+    in->shared_addr = MCPAUTH_SVC_HAS(env->svc, client_addr);
     in->core = env->core;
     if (!(in->name = strdup(env->instance_name ? env->instance_name : "ratelimit")))
         goto out;
@@ -143,6 +145,10 @@ static void rl_key_client(const rl_instance *in, mcpauth_ctx *ctx,
                           const mcpauth_request *req, rl_key *out)
 {
     mcpauth_addr a;
+    if (!in->shared_addr) {
+        rl_key_from_ip(out, req->client_ip);
+        return;
+    }
     mcpauth_status st = in->svc->client_addr(ctx, &a);
     rl_key_from_addr(out, st, &a, req->client_ip);
 }

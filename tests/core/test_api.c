@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mcpauth/mcpauth.h"
+#include "mcpauth/plugin.h"
 #include "testutil.h"
 
 static char *dir;
@@ -256,6 +257,19 @@ static void test_latency_when_read(void)
     mcpauth_close(observed);
 }
 
+/* MCPAUTH_SVC_HAS tells a plugin whether an older core's shorter services
+ * table has a field; the core's own table has every field. */
+static void test_services_table_size(void)
+{
+    mcpauth_services old;
+    memset(&old, 0, sizeof(old));
+    old.size = (uint32_t)offsetof(mcpauth_services, client_addr);
+    CU_ASSERT_FALSE(MCPAUTH_SVC_HAS(&old, client_addr));
+    CU_ASSERT_TRUE(MCPAUTH_SVC_HAS(&old, config_string_nodes));
+    old.size = (uint32_t)sizeof(old);
+    CU_ASSERT_TRUE(MCPAUTH_SVC_HAS(&old, client_addr));
+}
+
 static void test_reload_under_load(void)
 {
     char *rec = tu_fmt("%s/reload.log", dir);
@@ -316,6 +330,7 @@ static int add(void)
            !CU_add_test(s, "string policies and open errors", test_open_string_and_options) ||
            !CU_add_test(s, "the kept deny's texts are copied", test_deny_text_kept) ||
            !CU_add_test(s, "latency measured when something reads it", test_latency_when_read) ||
+           !CU_add_test(s, "services table size and MCPAUTH_SVC_HAS", test_services_table_size) ||
            !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
 }
 
