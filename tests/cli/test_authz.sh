@@ -10,24 +10,7 @@ MCPAUTH="$BIN/mcpauth"
 SCRIPT_SO="$BUILD/tests/plugins/mcpauth_script.so"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect RC PATTERN -- ARGS...: run mcpauth, want exit RC and PATTERN (grep -E)
-# somewhere in stdout+stderr.
-expect() {
-    local rc=$1 pat=$2
-    shift 3
-    local out got
-    out=$("$MCPAUTH" "$@" 2>&1)
-    got=$?
-    if [ "$got" != "$rc" ]; then
-        fail "mcpauth $* exited $got, wanted $rc"$'\n'"$out"
-    elif ! grep -Eq -- "$pat" <<<"$out"; then
-        fail "mcpauth $* did not print /$pat/"$'\n'"$out"
-    fi
-}
+. "$(dirname "$0")/authz_lib.sh"
 
 # policy NAME ROLE [EXTRA_PRINCIPAL]: a stack of script (principal with ROLE),
 # ipwhitelist (LAN only, one trusted proxy) and role with custom roles.

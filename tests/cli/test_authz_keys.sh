@@ -8,22 +8,7 @@ SRC=${MCPAUTH_SOURCE_DIR:-.}
 MCPAUTH="$BIN/mcpauth"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-expect() {
-    local rc=$1 pat=$2
-    shift 3
-    local out got
-    out=$("$MCPAUTH" "$@" 2>&1)
-    got=$?
-    if [ "$got" != "$rc" ]; then
-        fail "mcpauth $* exited $got, wanted $rc"$'\n'"$out"
-    elif ! grep -Eq -- "$pat" <<<"$out"; then
-        fail "mcpauth $* did not print /$pat/"$'\n'"$out"
-    fi
-}
+. "$(dirname "$0")/authz_lib.sh"
 
 # newkey ARGS...: create a key in the test store and print it.
 newkey() {
