@@ -198,7 +198,7 @@ static mcpauth_status check_abi(const mcpauth_entry_spec *e, const char *path,
         return entry_err(err, MCPAUTH_EPOLICY, e,
                          "%s, this library speaks version %s: rebuild the plugin", a, b);
     }
-    if (d->size < sizeof(mcpauth_plugin))
+    if (d->size < MCPAUTH_PLUGIN_MIN_SIZE)
         return entry_err(err, MCPAUTH_EPOLICY, e,
                          "%s: descriptor too small for this ABI (not binary compatible)%s",
                          path, "");

@@ -203,8 +203,12 @@ mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
     for (size_t i = 0; i < spec->n && st == MCPAUTH_OK; i++) {
         s->n = i + 1;
         st = instance_create(s, spec, i, err);
-        if (st == MCPAUTH_OK && s->e[i].lib.desc->observe)
+        if (st == MCPAUTH_OK && s->e[i].lib.desc->observe) {
+            const mcpauth_plugin *d = s->e[i].lib.desc;
             s->observers[s->nobservers++] = i;
+            if (!MCPAUTH_PLUGIN_HAS(d, flags) || !(d->flags & MCPAUTH_PLUGIN_UNTIMED_OBSERVE))
+                s->ntimed++;
+        }
     }
     if (st) {
         mcpauth__stack_free(s);

@@ -21,6 +21,8 @@ typedef struct mcpauth_stack {
     size_t n;
     size_t *observers;   /* indexes of the entries with an observe hook */
     size_t nobservers;
+    size_t ntimed;       /* observers that read latency_ns (no
+                          * MCPAUTH_PLUGIN_UNTIMED_OBSERVE) */
     uint64_t max_request_bytes;
     mcpauth_log_fn log;
     void *log_arg;
@@ -49,7 +51,7 @@ mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req
 static inline int mcpauth__stack_timed(const mcpauth_stack *s, unsigned flags,
                                        const mcpauth_trace_entry *trace)
 {
-    return s->nobservers || trace || (flags & MCPAUTH_CHECK_TIMED);
+    return s->ntimed || trace || (flags & MCPAUTH_CHECK_TIMED);
 }
 
 /* Deliver an event to every instance's event hook. */

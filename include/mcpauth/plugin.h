@@ -235,7 +235,29 @@ typedef struct mcpauth_plugin {
     /* Receive an event (may be NULL). */
     void (*event)(void *state, const mcpauth_event *ev);
     void (*destroy)(void *state);
+
+    /* Fields below were added after the first ABI. The core reads them only
+     * from a descriptor whose `size` covers them: a plugin built against an
+     * older header loads as before, with every flag clear. */
+
+    uint32_t flags;         /* MCPAUTH_PLUGIN_* below */
 } mcpauth_plugin;
+
+/* observe never reads outcome->latency_ns. Measuring latency takes two
+ * monotonic clock reads a check (tens of nanoseconds on a VM), so a check
+ * whose observers all carry this flag, with no trace and no
+ * MCPAUTH_CHECK_TIMED, reads no monotonic clock and hands latency_ns = 0.
+ * Without the flag the latency is measured: forgetting it costs time, never
+ * a wrong record. ratelimit's observe, which counts failures, sets it;
+ * the audit plugins, which record the latency, do not. */
+#define MCPAUTH_PLUGIN_UNTIMED_OBSERVE 0x1u
+
+/* The smallest descriptor the core accepts: the first ABI's. */
+#define MCPAUTH_PLUGIN_MIN_SIZE offsetof(mcpauth_plugin, flags)
+
+/* Does descriptor `d` have `field`? (as MCPAUTH_SVC_HAS, for the core) */
+#define MCPAUTH_PLUGIN_HAS(d, field)                                           \
+    ((d)->size >= offsetof(mcpauth_plugin, field) + sizeof((d)->field))
 
 typedef const mcpauth_plugin *(*mcpauth_plugin_entry_fn)(void);
 

@@ -356,6 +356,7 @@ static const mcpauth_plugin apikey_plugin = {
     NULL,
     NULL,
     ak_destroy,
+    0, /* flags */
 };
 
 MCPAUTH_PLUGIN_DEFINE(apikey_plugin)

@@ -233,6 +233,7 @@ static const mcpauth_plugin af_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "audit-file",
     "tamper-evident JSON-lines audit log of decisions and key events",
     af_create, af_vote, af_observe, af_event, af_destroy,
+    0, /* flags: the record carries latency_ns, so observe is timed */
 };
 
 MCPAUTH_PLUGIN_DEFINE(af_plugin)

@@ -262,6 +262,7 @@ static const mcpauth_plugin as_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "audit-syslog",
     "RFC 5424 audit records to syslog or a UDP collector",
     as_create, as_vote, as_observe, as_event, as_destroy,
+    0, /* flags: the record carries latency_ns, so observe is timed */
 };
 
 MCPAUTH_PLUGIN_DEFINE(as_plugin)

@@ -275,6 +275,7 @@ static const mcpauth_plugin ipw_plugin = {
     NULL,
     NULL,
     ipw_destroy,
+    0, /* flags */
 };
 
 MCPAUTH_PLUGIN_DEFINE(ipw_plugin)

@@ -222,6 +222,9 @@ static const mcpauth_plugin rl_plugin = {
     rl_observe,
     NULL,
     rl_destroy,
+    /* rl_observe counts failures; it never reads latency_ns, so a stack
+     * whose only observer is ratelimit skips the latency clock reads. */
+    MCPAUTH_PLUGIN_UNTIMED_OBSERVE,
 };
 
 MCPAUTH_PLUGIN_DEFINE(rl_plugin)

@@ -198,6 +198,7 @@ static const mcpauth_plugin role_plugin = {
     NULL,
     NULL,
     role_destroy,
+    0, /* flags */
 };
 
 MCPAUTH_PLUGIN_DEFINE(role_plugin)

@@ -257,6 +257,47 @@ static void test_latency_when_read(void)
     mcpauth_close(observed);
 }
 
+/* An observer flagged MCPAUTH_PLUGIN_UNTIMED_OBSERVE (ratelimit) does not
+ * make the check timed; any other observer in the stack does, and so does
+ * the flag in a descriptor too old to carry it (the core must not read it). */
+static void test_latency_untimed_observer(void)
+{
+    const char *rl = "  - plugin: ratelimit\n    control: required\n"
+                     "    config: { requests_per_minute: 1000, by: ip }\n";
+    char *y = tu_fmt("version: 1\nstack:\n%s", rl);
+    mcpauth *untimed = open_file("untimed.yaml", y);
+    free(y);
+    char *e = entry("who", "required", "{ vote: allow }");
+    y = tu_fmt("version: 1\nstack:\n%s%s", rl, e);
+    mcpauth *mixed = open_file("mixed.yaml", y);
+    free(y);
+    free(e);
+    y = tu_fmt("version: 1\nstack:\n%s  - plugin: %s/mcpauth_oldsize.so\n"
+               "    control: required\n", rl, sdir);
+    mcpauth *old = open_file("old.yaml", y);
+    free(y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(untimed);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mixed);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(old);
+    mcpauth_request r = MCPAUTH_REQUEST_INIT;
+    r.client_ip = "10.1.2.3";
+    r.method = "ping";
+    r.now_ms = 1700000000000;
+    mcpauth_decision d;
+    CU_ASSERT_EQUAL(mcpauth_check(untimed, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.reason == MCPAUTH_REASON_FORBIDDEN && d.latency_ns == 0);
+    CU_ASSERT_EQUAL(mcpauth_check_ex(untimed, &r, MCPAUTH_CHECK_TIMED, &d, NULL, 0, NULL),
+                    MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.latency_ns > 0);
+    CU_ASSERT_EQUAL(mcpauth_check(mixed, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed && d.latency_ns > 0);
+    CU_ASSERT_EQUAL(mcpauth_check(old, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed && d.latency_ns > 0);
+    mcpauth_close(untimed);
+    mcpauth_close(mixed);
+    mcpauth_close(old);
+}
+
 /* MCPAUTH_SVC_HAS tells a plugin whether an older core's shorter services
  * table has a field; the core's own table has every field. */
 static void test_services_table_size(void)
@@ -330,6 +371,7 @@ static int add(void)
            !CU_add_test(s, "string policies and open errors", test_open_string_and_options) ||
            !CU_add_test(s, "the kept deny's texts are copied", test_deny_text_kept) ||
            !CU_add_test(s, "latency measured when something reads it", test_latency_when_read) ||
+           !CU_add_test(s, "an untimed observer reads no latency clock", test_latency_untimed_observer) ||
            !CU_add_test(s, "services table size and MCPAUTH_SVC_HAS", test_services_table_size) ||
            !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
 }

@@ -259,6 +259,19 @@ static void test_plugin_abi_and_entry(void)
     y = tu_fmt("version: 1\nplugin_dirs: [%s]\nstack:\n  - plugin: badabi\n    control: required\n", sdir);
     REFUSED(y, "policy.yaml:4:13:", "ABI version 42");
     free(y);
+    /* A descriptor shorter than the first ABI's is refused; one of exactly
+     * that size (a plugin built before `flags` existed) loads. */
+    y = tu_fmt("version: 1\nstack:\n  - plugin: %s/mcpauth_tinysize.so\n    control: required\n", sdir);
+    REFUSED(y, "policy.yaml:3:13:", "descriptor too small");
+    free(y);
+    y = tu_fmt("version: 1\nstack:\n  - plugin: %s/mcpauth_oldsize.so\n    control: required\n", sdir);
+    char *p = tu_write(dir, "policy.yaml", y);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
+    mcpauth_close(a);
+    free(p);
+    free(y);
 }
 
 static void test_plugin_config_errors(void)

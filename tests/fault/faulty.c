@@ -99,6 +99,7 @@ static const mcpauth_plugin faulty_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "faulty",
     "a test plugin that fails on purpose (fault-injection suite)",
     faulty_create, faulty_vote, faulty_observe, NULL, faulty_destroy,
+    0, /* flags: observe is timed, like a plugin that reads latency_ns */
 };
 
 MCPAUTH_PLUGIN_DEFINE(faulty_plugin)

@@ -207,6 +207,7 @@ static const mcpauth_plugin script_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "script",
     "a test plugin whose votes are scripted in its config",
     script_create, script_vote, script_observe, script_event, script_destroy,
+    0, /* flags: observe is timed (test_api checks latency_ns) */
 };
 
 MCPAUTH_PLUGIN_DEFINE(script_plugin)

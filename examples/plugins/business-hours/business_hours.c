@@ -221,7 +221,7 @@ static mcpauth_status bh_vote(void *state, mcpauth_ctx *ctx, const mcpauth_reque
 static const mcpauth_plugin bh_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "business-hours",
     "denies write tools outside configured business hours", bh_create, bh_vote, NULL, NULL,
-    bh_destroy,
+    bh_destroy, 0 /* flags */,
 };
 
 MCPAUTH_PLUGIN_DEFINE(bh_plugin)

@@ -80,7 +80,7 @@ static void fa_destroy(void *state)
 static const mcpauth_plugin fa_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "rl_fakeauth",
     "test: principal from the credential text", fa_create, fa_vote, NULL, NULL,
-    fa_destroy,
+    fa_destroy, 0 /* flags */,
 };
 
 MCPAUTH_PLUGIN_DEFINE(fa_plugin)
