@@ -33,6 +33,7 @@ static const mcpauth_plugin ba_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "benchallow",
     "allows every request (benchmark only)",
     ba_create, ba_vote, NULL, NULL, ba_destroy, 0 /* flags */,
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(ba_plugin)

@@ -180,6 +180,19 @@ static void hold_release(void *arg)
     mcpauth__rcu_unlock(&h->store->rcu, &h->ticket);
 }
 
+void mcpauth_store_prefetch(mcpauth_store *s, const char *text)
+{
+    size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
+    uintptr_t table = atomic_load_explicit(&s->hint_table, memory_order_relaxed);
+    if (n <= MCPAUTH__KEY_BODY_LEN || !table)
+        return;
+    size_t mask = atomic_load_explicit(&s->hint_mask, memory_order_relaxed);
+    /* The id is the body's first characters, as in verify's guess. */
+    uint64_t h = mcpauth__snap_id_hash(text + n - MCPAUTH__KEY_BODY_LEN);
+    uintptr_t slot = table + (uintptr_t)(h & mask) * sizeof(mcpauth__snap_slot);
+    mcpauth__prefetch_span((const void *)slot, sizeof(mcpauth__snap_slot));
+}
+
 void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
                           unsigned types, mcpauth_key_verdict *out)
 {
@@ -321,11 +334,19 @@ static void diff_snaps(mcpauth_store *s, const mcpauth__snap *old,
                               "removed from the store file");
 }
 
+/* Point mcpauth_store_prefetch at snap's table (see the fields' comment). */
+static void store_hint(mcpauth_store *s, const mcpauth__snap *snap)
+{
+    atomic_store_explicit(&s->hint_table, (uintptr_t)snap->table, memory_order_relaxed);
+    atomic_store_explicit(&s->hint_mask, snap->mask, memory_order_relaxed);
+}
+
 void mcpauth__store_install(mcpauth_store *s, mcpauth__snap *next)
 {
     /* Publish first so requests see the new keys at once; the old snapshot
      * stays alive (our reference) for the diff. */
     mcpauth__snap *old = mcpauth__rcu_swap(&s->rcu, next);
+    store_hint(s, next);
     if (old && s->opts.on_change)
         diff_snaps(s, old, next);
     mcpauth__snap_unref(old);
@@ -498,6 +519,7 @@ mcpauth_status mcpauth_store_open(mcpauth_store **out, const char *path,
     }
     s->tried = snap->file;
     mcpauth__rcu_init(&s->rcu, snap);
+    store_hint(s, snap);
     pthread_mutex_init(&s->reload_mu, NULL);
     if ((s->opts.flags & MCPAUTH_STORE_WATCH) &&
         (st = start_watch(s, err)) != MCPAUTH_OK) {

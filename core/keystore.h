@@ -165,6 +165,13 @@ struct mcpauth_store {
     int wake[2];
     pthread_t thread;
     mcpauth__store_hold holds[2 * MCPAUTH_RCU_SLOTS];
+    /* The current snapshot's id table and mask, for mcpauth_store_prefetch,
+     * which reads them outside the rcu section: they are only ever turned
+     * into a prefetch address, so a stale pair wastes a fetch and nothing
+     * else (a prefetch never faults). Integers, not pointers: the table
+     * they name may be freed while they are read. */
+    atomic_uintptr_t hint_table;
+    atomic_size_t hint_mask;
 };
 
 /* Swap in `next` (taking the reference) and report what changed to

@@ -183,7 +183,11 @@ long mcpauth__snap_find_hashed(const mcpauth__snap *s, const char *id, uint64_t 
         if (slot->idx1 == 0)
             return -1;
         if (memcmp(slot->id, id, MCPAUTH__KEY_ID_LEN) == 0) {
-            __builtin_prefetch(slot->strings);
+            /* Two lines: the id and the name that follows it straddle a
+             * line boundary in most records, and the decision copies both
+             * (the second line missed in decision_principal's strlen, 6%
+             * of a `full` decision). */
+            mcpauth__prefetch_span(slot->strings, 2 * 64);
             return (long)(slot->idx1 - 1);
         }
     }

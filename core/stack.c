@@ -137,6 +137,7 @@ void mcpauth__stack_free(mcpauth_stack *s)
     }
     pthread_rwlock_destroy(&s->emit_lock);
     free(s->observers);
+    free(s->preparers);
     free(s->e);
     free(s);
 }
@@ -182,16 +183,32 @@ static mcpauth_status instance_create(mcpauth_stack *s, const mcpauth_policy_spe
                         in->lib.path, mcpauth_status_str(st));
 }
 
+/* Note entry i's per-check hooks. Fields past the first ABI are read only
+ * when the descriptor's size covers them (MCPAUTH_PLUGIN_HAS). */
+static void hooks_register(mcpauth_stack *s, size_t i)
+{
+    const mcpauth_plugin *d = s->e[i].lib.desc;
+    if (d->observe) {
+        s->observers[s->nobservers++] = i;
+        if (!MCPAUTH_PLUGIN_HAS(d, flags) || !(d->flags & MCPAUTH_PLUGIN_UNTIMED_OBSERVE))
+            s->ntimed++;
+    }
+    if (MCPAUTH_PLUGIN_HAS(d, prepare) && d->prepare)
+        s->preparers[s->npreparers++] = i;
+}
+
 mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
                                     mcpauth_log_fn log, void *log_arg,
                                     mcpauth_stack **out, mcpauth_error *err)
 {
     *out = NULL;
     mcpauth_stack *s = calloc(1, sizeof(*s));
-    if (!s || !(s->e = calloc(spec->n ? spec->n : 1, sizeof(*s->e))) ||
-        !(s->observers = calloc(spec->n ? spec->n : 1, sizeof(*s->observers)))) {
+    size_t n = spec->n ? spec->n : 1;
+    if (!s || !(s->e = calloc(n, sizeof(*s->e))) ||
+        !(s->observers = calloc(n, sizeof(*s->observers))) ||
+        !(s->preparers = calloc(n, sizeof(*s->preparers)))) {
         if (s)
-            free(s->e);
+            free(s->e), free(s->observers);
         free(s);
         return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
     }
@@ -203,12 +220,8 @@ mcpauth_status mcpauth__stack_build(const mcpauth_policy_spec *spec,
     for (size_t i = 0; i < spec->n && st == MCPAUTH_OK; i++) {
         s->n = i + 1;
         st = instance_create(s, spec, i, err);
-        if (st == MCPAUTH_OK && s->e[i].lib.desc->observe) {
-            const mcpauth_plugin *d = s->e[i].lib.desc;
-            s->observers[s->nobservers++] = i;
-            if (!MCPAUTH_PLUGIN_HAS(d, flags) || !(d->flags & MCPAUTH_PLUGIN_UNTIMED_OBSERVE))
-                s->ntimed++;
-        }
+        if (st == MCPAUTH_OK)
+            hooks_register(s, i);
     }
     if (st) {
         mcpauth__stack_free(s);
@@ -493,6 +506,10 @@ mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req
         if (ntrace)
             *ntrace = 0;
     } else {
+        for (size_t k = 0; k < s->npreparers; k++) {
+            const mcpauth_instance *in = &s->e[s->preparers[k]];
+            in->lib.desc->prepare(in->state, req);
+        }
         eval_run(s, &ctx, req, &e, trace, cap, ntrace);
         detail = eval_finish(s, &e, out);
     }

@@ -241,6 +241,15 @@ typedef struct mcpauth_plugin {
      * older header loads as before, with every flag clear. */
 
     uint32_t flags;         /* MCPAUTH_PLUGIN_* below */
+
+    /* Start fetching what vote will read (may be NULL). Called for every
+     * entry that has it, first to last, when a check starts and before the
+     * first vote (dry runs included), so that a cache miss the vote would
+     * wait for overlaps the votes of the entries before it: apikey starts
+     * loading the key store's table slot for the presented key while
+     * ipwhitelist and ratelimit vote. A hint only: it must not decide,
+     * block, allocate, change state or keep anything from req. */
+    void (*prepare)(void *state, const mcpauth_request *req);
 } mcpauth_plugin;
 
 /* observe never reads outcome->latency_ns. Measuring latency takes two

@@ -181,6 +181,15 @@ MCPAUTH_API mcpauth_status mcpauth_store_refresh(mcpauth_store *s,
                                                  struct mcpauth_error *err)
     MCPAUTH_NONNULL(1);
 
+/* A hint: start fetching the memory that verifying key_text will read
+ * first (the id table's slot for its id). Changes nothing and fails on
+ * nothing: NULL, short or malformed text only costs a useless fetch. Safe
+ * from any thread while the store is open, with no lock or rcu section:
+ * it reads where the current table is without holding it, and a table
+ * swapped out meanwhile is only a wasted fetch. */
+MCPAUTH_API void mcpauth_store_prefetch(mcpauth_store *s, const char *key_text)
+    MCPAUTH_NONNULL(1);
+
 /* Verify a presented key at time now_ms, accepting the types in `types`
  * (MCPAUTH_KEY_TYPE_* bits). The hot path: no allocation, no system call,
  * constant-time comparison, and the same hashing work whether or not the

@@ -234,6 +234,7 @@ static const mcpauth_plugin af_plugin = {
     "tamper-evident JSON-lines audit log of decisions and key events",
     af_create, af_vote, af_observe, af_event, af_destroy,
     0, /* flags: the record carries latency_ns, so observe is timed */
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(af_plugin)

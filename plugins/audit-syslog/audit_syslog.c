@@ -263,6 +263,7 @@ static const mcpauth_plugin as_plugin = {
     "RFC 5424 audit records to syslog or a UDP collector",
     as_create, as_vote, as_observe, as_event, as_destroy,
     0, /* flags: the record carries latency_ns, so observe is timed */
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(as_plugin)

@@ -276,6 +276,7 @@ static const mcpauth_plugin ipw_plugin = {
     NULL,
     ipw_destroy,
     0, /* flags */
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(ipw_plugin)

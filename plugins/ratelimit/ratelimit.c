@@ -225,6 +225,7 @@ static const mcpauth_plugin rl_plugin = {
     /* rl_observe counts failures; it never reads latency_ns, so a stack
      * whose only observer is ratelimit skips the latency clock reads. */
     MCPAUTH_PLUGIN_UNTIMED_OBSERVE,
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(rl_plugin)

@@ -199,6 +199,7 @@ static const mcpauth_plugin role_plugin = {
     NULL,
     role_destroy,
     0, /* flags */
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(role_plugin)

@@ -257,6 +257,45 @@ static void test_latency_when_read(void)
     mcpauth_close(observed);
 }
 
+/* prepare hooks run for every entry, first to last, before the first
+ * vote, also for entries after an early stop and for dry runs; a request
+ * refused for its size runs none. */
+static void test_prepare_before_votes(void)
+{
+    char *rec = tu_fmt("%s/prepare.log", dir);
+    char *c1 = tu_fmt("{ vote: deny, reason: ip_denied, record: %s, record_calls: true }", rec);
+    char *c2 = tu_fmt("{ vote: allow, record: %s, record_calls: true }", rec);
+    char *e1 = entry("gate", "requisite", c1), *e2 = entry("who", "required", c2);
+    char *y = tu_fmt("version: 1\nlimits: { max_request_bytes: 100 }\nstack:\n%s%s", e1, e2);
+    mcpauth *a = open_file("prepare.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    mcpauth_request req = MCPAUTH_REQUEST_INIT;
+    req.method = "ping";
+    mcpauth_decision d;
+    CU_ASSERT_EQUAL(mcpauth_check(a, &req, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(!d.allowed && d.reason == MCPAUTH_REASON_IP_DENIED);
+    char *log = tu_read(rec);
+    const char *want = "prepare gate\nprepare who\nvote gate\nobserve gate deny ip_denied -\n"
+                       "observe who deny ip_denied -\n";
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, want));
+    free(log);
+    int allowed = 1;
+    CU_ASSERT_EQUAL(mcpauth_permits(a, &req, &allowed), MCPAUTH_OK);
+    CU_ASSERT_FALSE(allowed);
+    log = tu_read(rec);
+    CU_ASSERT_EQUAL(count_lines(log, "prepare who\n"), 2);
+    CU_ASSERT_EQUAL(count_lines(log, "observe who"), 1);
+    free(log);
+    req.bytes = 101;
+    CU_ASSERT_EQUAL(mcpauth_check(a, &req, &d), MCPAUTH_OK);
+    CU_ASSERT_EQUAL(d.reason, MCPAUTH_REASON_TOO_LARGE);
+    log = tu_read(rec);
+    CU_ASSERT_EQUAL(count_lines(log, "prepare gate\n"), 2);
+    free(log);
+    mcpauth_close(a);
+    free(y); free(e1); free(e2); free(c1); free(c2); free(rec);
+}
+
 /* An observer flagged MCPAUTH_PLUGIN_UNTIMED_OBSERVE (ratelimit) does not
  * make the check timed; any other observer in the stack does, and so does
  * the flag in a descriptor too old to carry it (the core must not read it). */
@@ -372,6 +411,7 @@ static int add(void)
            !CU_add_test(s, "the kept deny's texts are copied", test_deny_text_kept) ||
            !CU_add_test(s, "latency measured when something reads it", test_latency_when_read) ||
            !CU_add_test(s, "an untimed observer reads no latency clock", test_latency_untimed_observer) ||
+           !CU_add_test(s, "prepare hooks run first, in order", test_prepare_before_votes) ||
            !CU_add_test(s, "services table size and MCPAUTH_SVC_HAS", test_services_table_size) ||
            !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
 }

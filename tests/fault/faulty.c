@@ -100,6 +100,7 @@ static const mcpauth_plugin faulty_plugin = {
     "a test plugin that fails on purpose (fault-injection suite)",
     faulty_create, faulty_vote, faulty_observe, NULL, faulty_destroy,
     0, /* flags: observe is timed, like a plugin that reads latency_ns */
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(faulty_plugin)

@@ -5,6 +5,7 @@
 static const mcpauth_plugin badabi_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION + 41, sizeof(mcpauth_plugin), "badabi", "wrong ABI",
     0, 0, 0, 0, 0, 0,
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(badabi_plugin)

@@ -6,6 +6,7 @@
  *             principal: { key_id, key_name, role, key_type,
  *                          allowed_ips: [..], allowed_tools: [..] },
  *             record: /path/file,    # appends "observe <label> <reason>" lines
+ *             record_calls: true,    # ...and "prepare <label>", "vote <label>"
  *             shared_buffer: true }  # message in one per-thread buffer that
  *                                    # every instance reuses, as real plugins
  *                                    # that format their texts do
@@ -29,6 +30,7 @@ typedef struct script {
     char **ips, **tools;
     mcpauth_principal p;
     int shared;
+    int calls; /* record_calls */
 } script;
 
 static _Thread_local char script_shared_buf[128];
@@ -130,6 +132,7 @@ static mcpauth_status script_create(void **state, const mcpauth_plugin_env *env,
     svc->config_string(c, "record", &rec);
     svc->config_int(c, "retry_after", &ra);
     svc->config_bool(c, "shared_buffer", &s->shared);
+    svc->config_bool(c, "record_calls", &s->calls);
     s->message = dup(m);
     s->detail = dup(d);
     s->record = dup(rec);
@@ -154,11 +157,27 @@ static void script_release(void *arg)
     }
 }
 
+static void script_record_call(const script *s, const char *what)
+{
+    FILE *f = s->calls && s->record ? fopen(s->record, "a") : NULL;
+    if (f) {
+        fprintf(f, "%s %s\n", what, s->label);
+        fclose(f);
+    }
+}
+
+static void script_prepare(void *state, const mcpauth_request *req)
+{
+    (void)req;
+    script_record_call(state, "prepare");
+}
+
 static mcpauth_status script_vote(void *state, mcpauth_ctx *ctx, const mcpauth_request *req,
                                   mcpauth_vote_result *out)
 {
     script *s = state;
     (void)req;
+    script_record_call(s, "vote");
     if (s->error)
         return MCPAUTH_EPLUGIN;
     if (s->has_principal)
@@ -208,6 +227,7 @@ static const mcpauth_plugin script_plugin = {
     "a test plugin whose votes are scripted in its config",
     script_create, script_vote, script_observe, script_event, script_destroy,
     0, /* flags: observe is timed (test_api checks latency_ns) */
+    script_prepare,
 };
 
 MCPAUTH_PLUGIN_DEFINE(script_plugin)

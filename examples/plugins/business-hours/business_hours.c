@@ -222,6 +222,7 @@ static const mcpauth_plugin bh_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "business-hours",
     "denies write tools outside configured business hours", bh_create, bh_vote, NULL, NULL,
     bh_destroy, 0 /* flags */,
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(bh_plugin)

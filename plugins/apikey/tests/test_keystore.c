@@ -408,6 +408,34 @@ static void on_log(void *arg, int level, const char *message)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* mcpauth_store_prefetch is a hint: any text, before and after the
+ * snapshot it points at is swapped out and freed, changes no verdict
+ * (and under ASan touches no freed memory). */
+static void test_prefetch_is_a_hint(void)
+{
+    fresh("prefetch");
+    mcpauth_store *w = must_open(MCPAUTH_STORE_CREATE);
+    char key[96], id[16], k2[96] = "", id2[16];
+    new_key(w, "alpha", 0, key, id);
+    mcpauth_store *r = must_open(0);
+    const char *junk[] = { NULL, "", "mcp_", "mcp_live_garbage", key, k2 };
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof(junk) / sizeof(*junk); i++)
+            mcpauth_store_prefetch(r, junk[i]);
+        CU_ASSERT_EQUAL(verify(r, key, T0, NULL),
+                        round < 2 ? MCPAUTH_REASON_OK : MCPAUTH_REASON_REVOKED);
+        if (round == 0)
+            new_key(w, "beta", 0, k2, id2);
+        else if (round == 1)
+            CU_ASSERT_EQUAL(mcpauth_store_revoke(w, id, T0, NULL), MCPAUTH_OK);
+        CU_ASSERT_EQUAL(mcpauth_store_refresh(r, NULL), MCPAUTH_OK);
+    }
+    mcpauth_store_prefetch(r, k2);
+    CU_ASSERT_EQUAL(verify(r, k2, T0, NULL), MCPAUTH_REASON_OK);
+    mcpauth_store_close(r);
+    mcpauth_store_close(w);
+}
+
 static void test_refresh_sees_changes(void)
 {
     fresh("refresh");
@@ -768,6 +796,7 @@ static int add(void)
            !CU_add_test(s, "refresh picks up changes", test_refresh_sees_changes) ||
            !CU_add_test(s, "watcher picks up a revoke", test_watcher_picks_up_revoke) ||
            !CU_add_test(s, "verify outcomes", test_verify_outcomes) ||
+           !CU_add_test(s, "prefetch is a hint", test_prefetch_is_a_hint) ||
            !CU_add_test(s, "rotation grace", test_rotation_grace) ||
            !CU_add_test(s, "bad input writes nothing", test_bad_input_writes_nothing) ||
            !CU_add_test(s, "fields round-trip", test_fields_roundtrip) ||

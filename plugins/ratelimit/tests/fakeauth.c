@@ -81,6 +81,7 @@ static const mcpauth_plugin fa_plugin = {
     MCPAUTH_PLUGIN_ABI_VERSION, sizeof(mcpauth_plugin), "rl_fakeauth",
     "test: principal from the credential text", fa_create, fa_vote, NULL, NULL,
     fa_destroy, 0 /* flags */,
+    NULL, /* prepare */
 };
 
 MCPAUTH_PLUGIN_DEFINE(fa_plugin)
