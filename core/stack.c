@@ -76,7 +76,7 @@ mcpauth_status mcpauth__ctx_client_addr(mcpauth_ctx *ctx, mcpauth_addr *out)
         ctx->addr_parsed = 1;
         if (!ip || !*ip) {
             ctx->addr_status = MCPAUTH_ENOTFOUND;
-        } else if (ipw_addr_parse(ip, strlen(ip), &a) != 0) {
+        } else if (ipw_addr_parse_str(ip, &a) != 0) {
             ctx->addr_status = MCPAUTH_EINVAL;
         } else {
             ctx->addr_status = MCPAUTH_OK;

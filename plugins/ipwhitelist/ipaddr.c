@@ -12,36 +12,57 @@ static const uint8_t ipw_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0,
  * NUL-terminate) showed in the profile of the request path. This accepts a
  * subset of what inet_pton(AF_INET) accepts (four decimal parts of 0 to
  * 255, no leading zeros, nothing else), with the same value; what it
- * refuses goes through inet_pton as before. */
-static int ipw_parse_dotted_v4(const char *s, size_t len, uint8_t out[4])
+ * refuses goes through inet_pton as before. It is given NUL-terminated
+ * text, so the request path needs no strlen first.
+ *
+ * One part of 1 to 3 digits at s, unrolled: a byte is read only after a
+ * digit, so nothing past a NUL is touched. Returns the byte after the part,
+ * or NULL. */
+static inline const char *ipw_v4_part(const char *s, uint8_t *out)
 {
-    const char *end = s + len;
-    for (int part = 0; part < 4; part++) {
-        unsigned v = 0, digits = 0;
-        for (; s < end && *s >= '0' && *s <= '9' && digits < 4; s++, digits++) {
-            if (digits && v == 0)
-                return 0; /* a leading zero: inet_pton refuses it too */
-            v = v * 10 + (unsigned)(*s - '0');
-        }
-        if (digits == 0 || v > 255)
-            return 0;
-        out[part] = (uint8_t)v;
-        if (part < 3 && (s == end || *s++ != '.'))
-            return 0;
+    unsigned d0 = (unsigned)(unsigned char)s[0] - '0';
+    if (d0 > 9)
+        return NULL;
+    unsigned d1 = (unsigned)(unsigned char)s[1] - '0';
+    if (d1 > 9) {
+        *out = (uint8_t)d0;
+        return s + 1;
     }
-    return s == end;
+    if (d0 == 0)
+        return NULL; /* a leading zero: inet_pton refuses it too */
+    unsigned d2 = (unsigned)(unsigned char)s[2] - '0';
+    if (d2 > 9) {
+        *out = (uint8_t)(d0 * 10 + d1);
+        return s + 2;
+    }
+    unsigned v = d0 * 100 + d1 * 10 + d2;
+    if (v > 255)
+        return NULL;
+    *out = (uint8_t)v;
+    return s + 3;
 }
 
-int ipw_addr_parse(const char *text, size_t len, ipw_addr *out)
+/* The dotted quad at the start of text, which ends at a NUL or any byte
+ * that is neither digit nor dot. Returns the length used (7 to 15; the
+ * caller checks what follows), 0 when it is not one. Unrolled: no part
+ * counter on the request path. */
+static inline size_t ipw_parse_dotted_v4(const char *text, uint8_t out[4])
+{
+    const char *s = text;
+    if (!(s = ipw_v4_part(s, &out[0])) || *s++ != '.' ||
+        !(s = ipw_v4_part(s, &out[1])) || *s++ != '.' ||
+        !(s = ipw_v4_part(s, &out[2])) || *s++ != '.' ||
+        !(s = ipw_v4_part(s, &out[3])))
+        return 0;
+    return (size_t)(s - text);
+}
+
+/* The general path, for what the dotted-quad parser refused. */
+static int ipw_addr_parse_slow(const char *text, size_t len, ipw_addr *out)
 {
     char buf[IPW_TEXT_MAX];
     if (!text || len == 0 || len >= sizeof(buf))
         return -1;
-    memset(out, 0, sizeof(*out));
-    if (ipw_parse_dotted_v4(text, len, out->b)) {
-        out->family = 4;
-        return 0;
-    }
     memcpy(buf, text, len);
     buf[len] = '\0';
     memset(out, 0, sizeof(*out));
@@ -60,6 +81,45 @@ int ipw_addr_parse(const char *text, size_t len, ipw_addr *out)
         return -1;
     out->family = 4;
     return 0;
+}
+
+static void ipw_addr_set_v4(ipw_addr *out, const uint8_t b[4])
+{
+    memset(out, 0, sizeof(*out));
+    out->family = 4;
+    memcpy(out->b, b, 4);
+}
+
+int ipw_addr_parse(const char *text, size_t len, ipw_addr *out)
+{
+    /* Copied so the parser sees a NUL right after the last byte: it must
+     * not read text[len], which may be the next X-Forwarded-For entry. */
+    char quad[IPW_V4_TEXT_MAX];
+    uint8_t b[4];
+    if (text && len != 0 && len < sizeof(quad)) {
+        memcpy(quad, text, len);
+        quad[len] = '\0';
+        /* == len: a NUL inside the text goes to the general path, as before */
+        if (ipw_parse_dotted_v4(quad, b) == len) {
+            ipw_addr_set_v4(out, b);
+            return 0;
+        }
+    }
+    return ipw_addr_parse_slow(text, len, out);
+}
+
+int ipw_addr_parse_str(const char *text, ipw_addr *out)
+{
+    uint8_t b[4];
+    if (!text)
+        return -1;
+    size_t n = ipw_parse_dotted_v4(text, b);
+    if (n && text[n] == '\0') {
+        ipw_addr_set_v4(out, b);
+        return 0;
+    }
+    /* strnlen: a text of IPW_TEXT_MAX bytes or more is refused unread */
+    return ipw_addr_parse_slow(text, strnlen(text, IPW_TEXT_MAX), out);
 }
 
 /* Digits only, no sign, no spaces, no leading zero (except "0"). */

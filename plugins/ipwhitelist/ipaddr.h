@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define IPW_TEXT_MAX 64 /* longest address text accepted, with the NUL */
+#define IPW_V4_TEXT_MAX 16 /* "255.255.255.255" and its NUL */
 
 typedef struct ipw_addr {
     int family;        /* 4 or 6 */
@@ -22,6 +23,11 @@ typedef struct ipw_cidr {
 
 /* Parse the `len` bytes at `text` as one address (no prefix). 0 or -1. */
 int ipw_addr_parse(const char *text, size_t len, ipw_addr *out);
+
+/* The same for a NUL-terminated text, as ipw_addr_parse(text, strlen(text),
+ * out) but without the strlen: plain dotted IPv4 is parsed in one pass, and
+ * nothing past the NUL, nor past IPW_TEXT_MAX bytes, is read. 0 or -1. */
+int ipw_addr_parse_str(const char *text, ipw_addr *out);
 
 /* Parse "address" or "address/prefix". With `strict`, set host bits are an
  * error (a likely typo in a policy); without, they are cleared. Returns NULL
