@@ -2,7 +2,8 @@
  * rl_memory.c: the in-memory limiter backend.
  *
  * Keys are spread over up to 64 shards by a keyed SipHash (so that nobody
- * can aim many addresses at one chain); each shard has its own mutex, a
+ * can aim many addresses at one chain; rl_siphash.h, the same function as
+ * libsodium's crypto_shorthash, inlined); each shard has its own mutex, a
  * chained hash table of uint32 indices and a slab of at most `limit` entries
  * that grows by doubling and is never shrunk: in the steady state a request
  * allocates nothing.
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "rl_backend.h"
+#include "rl_siphash.h"
 
 #define RL_NIL UINT32_MAX
 #define RL_SHARDS_MAX 64
@@ -58,7 +60,7 @@ typedef struct rl_memory {
     rl_shard *shards;
     uint32_t nshards; /* a power of two */
     rl_lockout_rule rule;
-    unsigned char seed[crypto_shorthash_KEYBYTES];
+    rl_siphash_seed seed; /* per instance, from randombytes */
 } rl_memory;
 
 static uint32_t rl_shard_count(size_t max_tracked)
@@ -84,15 +86,11 @@ static uint32_t rl_shard_limit(size_t max_tracked, uint32_t n, uint32_t i)
     return (uint32_t)(max_tracked / n + (i < max_tracked % n ? 1 : 0));
 }
 
+/* kind, len and the used bytes (the rest is zero padding), hashed as
+ * crypto_shorthash would, without its cost per call (rl_siphash.h). */
 static uint64_t rl_hash(const rl_memory *m, const rl_key *k)
 {
-    unsigned char out[crypto_shorthash_BYTES];
-    /* kind, len and the used bytes: the rest is zero padding. */
-    crypto_shorthash(out, (const unsigned char *)k,
-                     offsetof(rl_key, data) + k->len, m->seed);
-    uint64_t h;
-    memcpy(&h, out, sizeof(h));
-    return h;
+    return rl_siphash_key(&m->seed, k);
 }
 
 static rl_shard *rl_shard_of(rl_memory *m, uint64_t h)
@@ -379,7 +377,7 @@ static void rl_mem_destroy(void *self)
         free(m->shards[s].buckets);
     }
     free(m->shards);
-    sodium_memzero(m->seed, sizeof(m->seed));
+    sodium_memzero(&m->seed, sizeof(m->seed));
     free(m);
 }
 
@@ -398,6 +396,18 @@ static mcpauth_status rl_shard_init(rl_shard *sh, uint32_t limit)
     return MCPAUTH_OK;
 }
 
+_Static_assert(RL_SIPHASH_SEEDBYTES == crypto_shorthash_KEYBYTES,
+               "rl_siphash.h takes crypto_shorthash's seed");
+
+/* A fresh secret seed for this instance's hash. */
+static void rl_seed_new(rl_siphash_seed *out)
+{
+    uint8_t seed[RL_SIPHASH_SEEDBYTES];
+    randombytes_buf(seed, sizeof(seed));
+    rl_siphash_seed_init(out, seed);
+    sodium_memzero(seed, sizeof(seed));
+}
+
 mcpauth_status rl_memory_backend_new(rl_backend *out, size_t max_tracked,
                                      const rl_lockout_rule *rule)
 {
@@ -409,7 +419,7 @@ mcpauth_status rl_memory_backend_new(rl_backend *out, size_t max_tracked,
         goto out;
     m->rule = *rule;
     m->nshards = rl_shard_count(max_tracked);
-    randombytes_buf(m->seed, sizeof(m->seed));
+    rl_seed_new(&m->seed);
     m->shards = aligned_alloc(_Alignof(rl_shard), m->nshards * sizeof(rl_shard));
     if (!m->shards)
         goto out;
