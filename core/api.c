@@ -91,22 +91,38 @@ mcpauth_status mcpauth_open_string(mcpauth **out, const char *yaml, mcpauth_erro
 }
 
 /*
- * Performance: when the caller leaves now_ms 0, the request's time is read
- * from CLOCK_REALTIME_COARSE, the time of the kernel's last tick, which the
- * vDSO returns without reading the TSC: 6 ns on the bench VM against 28 to
- * 55 ns for CLOCK_REALTIME (docs/performance.md), on every check. It trails
- * the precise clock by less than one tick (clock_getres: 4 ms with Debian's
- * HZ=250), which decisions can afford: they need the time for key expiry,
- * rotation grace, rate windows and lockouts, so a key stays valid up to one
- * tick past its expiry and a decision's audit time is up to a tick early
- * (docs/embedding.md). latency_ns, when something reads it, still comes
- * from the precise monotonic clock.
+ * Performance: a check needs the wall clock for now_ms (unless the caller
+ * injected it, or no entry reads it: MCPAUTH_PLUGIN_NO_CLOCK) and, when it
+ * is timed, a monotonic start for latency_ns. On the bench machine (a VM)
+ * each precise clock read costs 28 to 55 ns, as much as the core itself
+ * spends on five votes (docs/performance.md). A timed check derives the
+ * wall clock from its monotonic start reading with a per-thread offset
+ * that is read afresh once a millisecond, so a step of the wall clock shows
+ * within a millisecond; an untimed check reads CLOCK_REALTIME once. The
+ * coarse clock (6 ns) was tried and dropped: it trails by a kernel tick
+ * (4 ms here, up to 10 ms elsewhere), and a key must stop working when it
+ * expires, not a tick later.
  */
-static int64_t api_request_ms(void)
+#define API_WALL_REFRESH_NS 1000000u
+
+/* initial-exec: one load off the thread pointer instead of a call to
+ * __tls_get_addr on every check (see rcu_thread_slot in rcu.c). */
+static _Thread_local struct {
+    uint64_t mono_at;   /* when off was taken; 0: never */
+    int64_t off_ns;     /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+} api_wall __attribute__((tls_model("initial-exec")));
+
+static int64_t api_wall_ms(uint64_t mono_ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!api_wall.mono_at || mono_ns - api_wall.mono_at >= API_WALL_REFRESH_NS) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t m = mcpauth__mono_ns();
+        api_wall.off_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - (int64_t)m;
+        api_wall.mono_at = m;
+    }
+    int64_t ns = (int64_t)mono_ns + api_wall.off_ns;
+    return ns / 1000000;
 }
 
 static int request_ok(const mcpauth_request *req)
@@ -131,8 +147,8 @@ mcpauth_status mcpauth_check_ex(mcpauth *a, const mcpauth_request *req, unsigned
     mcpauth_stack *s = mcpauth__rcu_lock(&a->current, &t);
     uint64_t t0 = mcpauth__stack_timed(s, flags, trace) ? mcpauth__mono_ns() : 0;
     mcpauth_request r = *req;
-    if (r.now_ms == 0)
-        r.now_ms = api_request_ms();
+    if (r.now_ms == 0 && s->nclocked)
+        r.now_ms = t0 ? api_wall_ms(t0) : mcpauth_now_ms();
     mcpauth_status st = mcpauth__stack_check(s, &r, flags, out, trace, cap, ntrace, t0);
     mcpauth__rcu_unlock(&a->current, &t);
     return st;

@@ -182,13 +182,13 @@ static void hold_release(void *arg)
 
 void mcpauth_store_prefetch(mcpauth_store *s, const char *text)
 {
-    size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
+    const char *guess = text ? mcpauth__key_id_guess(text, strnlen(text, MCPAUTH_KEY_TEXT_MAX))
+                             : NULL;
     uintptr_t table = atomic_load_explicit(&s->hint_table, memory_order_relaxed);
-    if (n <= MCPAUTH__KEY_BODY_LEN || !table)
+    if (!guess || !table)
         return;
     size_t mask = atomic_load_explicit(&s->hint_mask, memory_order_relaxed);
-    /* The id is the body's first characters, as in verify's guess. */
-    uint64_t h = mcpauth__snap_id_hash(text + n - MCPAUTH__KEY_BODY_LEN);
+    uint64_t h = mcpauth__snap_id_hash(guess);
     uintptr_t slot = table + (uintptr_t)(h & mask) * sizeof(mcpauth__snap_slot);
     mcpauth__prefetch_span((const void *)slot, sizeof(mcpauth__snap_slot));
 }
@@ -205,8 +205,8 @@ void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
      * (the body is the key's last characters) is known before the key is
      * parsed, so the slot is fetched while the parse and the CRC run. A
      * malformed key only costs a useless prefetch. */
-    size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
-    const char *guess = n > MCPAUTH__KEY_BODY_LEN ? text + n - MCPAUTH__KEY_BODY_LEN : NULL;
+    const char *guess = text ? mcpauth__key_id_guess(text, strnlen(text, MCPAUTH_KEY_TEXT_MAX))
+                             : NULL;
     uint64_t h_id = guess ? mcpauth__snap_prefetch(snap, guess) : 0;
     mcpauth__key_parts kp;
     if (mcpauth__key_parse(text, &kp) != MCPAUTH__KEY_WELLFORMED)

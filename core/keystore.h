@@ -52,6 +52,14 @@ static inline void mcpauth__prefetch_span(const void *p, size_t n)
     __builtin_prefetch((const char *)p + n - 1);
 }
 
+/* Where the id sits in a presented key of n characters (the body's first
+ * characters, the body being the key's last ones), known before the key
+ * is parsed; NULL when the text is too short to hold a body. */
+static inline const char *mcpauth__key_id_guess(const char *text, size_t n)
+{
+    return n > MCPAUTH__KEY_BODY_LEN ? text + n - MCPAUTH__KEY_BODY_LEN : NULL;
+}
+
 typedef struct mcpauth__key_hashes {
     unsigned char cur[MCPAUTH__KEY_HASH_LEN];
     unsigned char prev[MCPAUTH__KEY_HASH_LEN];
@@ -167,9 +175,10 @@ struct mcpauth_store {
     mcpauth__store_hold holds[2 * MCPAUTH_RCU_SLOTS];
     /* The current snapshot's id table and mask, for mcpauth_store_prefetch,
      * which reads them outside the rcu section: they are only ever turned
-     * into a prefetch address, so a stale pair wastes a fetch and nothing
-     * else (a prefetch never faults). Integers, not pointers: the table
-     * they name may be freed while they are read. */
+     * into a prefetch address, so a stale pair, or a torn one (a new table
+     * with the old mask, read between the two stores), wastes a fetch and
+     * nothing else (a prefetch never faults). Integers, not pointers: the
+     * table they name may be freed while they are read. */
     atomic_uintptr_t hint_table;
     atomic_size_t hint_mask;
 };

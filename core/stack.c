@@ -188,11 +188,14 @@ static mcpauth_status instance_create(mcpauth_stack *s, const mcpauth_policy_spe
 static void hooks_register(mcpauth_stack *s, size_t i)
 {
     const mcpauth_plugin *d = s->e[i].lib.desc;
+    uint32_t flags = MCPAUTH_PLUGIN_HAS(d, flags) ? d->flags : 0;
     if (d->observe) {
         s->observers[s->nobservers++] = i;
-        if (!MCPAUTH_PLUGIN_HAS(d, flags) || !(d->flags & MCPAUTH_PLUGIN_UNTIMED_OBSERVE))
+        if (!(flags & MCPAUTH_PLUGIN_UNTIMED_OBSERVE))
             s->ntimed++;
     }
+    if (!(flags & MCPAUTH_PLUGIN_NO_CLOCK))
+        s->nclocked++;
     if (MCPAUTH_PLUGIN_HAS(d, prepare) && d->prepare)
         s->preparers[s->npreparers++] = i;
 }

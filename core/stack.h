@@ -23,6 +23,8 @@ typedef struct mcpauth_stack {
     size_t nobservers;
     size_t ntimed;       /* observers that read latency_ns (no
                           * MCPAUTH_PLUGIN_UNTIMED_OBSERVE) */
+    size_t nclocked;     /* entries that read now_ms (no
+                          * MCPAUTH_PLUGIN_NO_CLOCK) */
     size_t *preparers;   /* indexes of the entries with a prepare hook */
     size_t npreparers;
     uint64_t max_request_bytes;

@@ -275,7 +275,7 @@ static const mcpauth_plugin ipw_plugin = {
     NULL,
     NULL,
     ipw_destroy,
-    0, /* flags */
+    MCPAUTH_PLUGIN_NO_CLOCK, /* decides on the address alone */
     NULL, /* prepare */
 };
 

@@ -198,7 +198,7 @@ static const mcpauth_plugin role_plugin = {
     NULL,
     NULL,
     role_destroy,
-    0, /* flags */
+    MCPAUTH_PLUGIN_NO_CLOCK, /* decides on the principal and target alone */
     NULL, /* prepare */
 };
 

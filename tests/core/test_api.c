@@ -296,6 +296,42 @@ static void test_prepare_before_votes(void)
     free(y); free(e1); free(e2); free(c1); free(c2); free(rec);
 }
 
+/* With now_ms left 0, an entry that reads the time gets the wall clock,
+ * read at the check (a timed check: script has an observe hook), however
+ * many MCPAUTH_PLUGIN_NO_CLOCK entries come before it; an injected time is
+ * passed through as it is. */
+static void test_request_time(void)
+{
+    char *rec = tu_fmt("%s/time.log", dir);
+    char *cfg = tu_fmt("{ vote: allow, record: %s, record_time: true }", rec);
+    char *e = entry("who", "required", cfg);
+    char *y = tu_fmt("version: 1\nstack:\n  - plugin: ipwhitelist\n    control: required\n"
+                     "    config: { allow: [10.0.0.0/8], per_key: false }\n%s", e);
+    mcpauth *a = open_file("time.yaml", y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    mcpauth_request r = MCPAUTH_REQUEST_INIT;
+    r.client_ip = "10.1.2.3";
+    r.method = "ping";
+    mcpauth_decision d;
+    int64_t before = mcpauth_now_ms();
+    CU_ASSERT_EQUAL(mcpauth_check(a, &r, &d), MCPAUTH_OK);
+    int64_t after = mcpauth_now_ms();
+    r.now_ms = 1700000000123;
+    CU_ASSERT_EQUAL(mcpauth_check(a, &r, &d), MCPAUTH_OK);
+    CU_ASSERT_TRUE(d.allowed);
+    char *log = tu_read(rec);
+    long long seen = 0, injected = 0;
+    const char *t1 = log ? strstr(log, "time who ") : NULL;
+    const char *t2 = t1 ? strstr(t1 + 1, "time who ") : NULL;
+    CU_ASSERT_FATAL(t2 && sscanf(t1, "time who %lld", &seen) == 1 &&
+                    sscanf(t2, "time who %lld", &injected) == 1);
+    CU_ASSERT_TRUE(seen >= before && seen <= after);
+    CU_ASSERT_EQUAL(injected, 1700000000123);
+    free(log);
+    mcpauth_close(a);
+    free(y); free(e); free(cfg); free(rec);
+}
+
 /* An observer flagged MCPAUTH_PLUGIN_UNTIMED_OBSERVE (ratelimit) does not
  * make the check timed; any other observer in the stack does, and so does
  * the flag in a descriptor too old to carry it (the core must not read it). */
@@ -412,6 +448,7 @@ static int add(void)
            !CU_add_test(s, "latency measured when something reads it", test_latency_when_read) ||
            !CU_add_test(s, "an untimed observer reads no latency clock", test_latency_untimed_observer) ||
            !CU_add_test(s, "prepare hooks run first, in order", test_prepare_before_votes) ||
+           !CU_add_test(s, "the request's time", test_request_time) ||
            !CU_add_test(s, "services table size and MCPAUTH_SVC_HAS", test_services_table_size) ||
            !CU_add_test(s, "reloads under concurrent checks", test_reload_under_load);
 }

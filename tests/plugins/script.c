@@ -7,6 +7,7 @@
  *                          allowed_ips: [..], allowed_tools: [..] },
  *             record: /path/file,    # appends "observe <label> <reason>" lines
  *             record_calls: true,    # ...and "prepare <label>", "vote <label>"
+ *             record_time: true,     # "time <label> <now_ms>" from vote
  *             shared_buffer: true }  # message in one per-thread buffer that
  *                                    # every instance reuses, as real plugins
  *                                    # that format their texts do
@@ -31,6 +32,7 @@ typedef struct script {
     mcpauth_principal p;
     int shared;
     int calls; /* record_calls */
+    int time;  /* record_time */
 } script;
 
 static _Thread_local char script_shared_buf[128];
@@ -133,6 +135,7 @@ static mcpauth_status script_create(void **state, const mcpauth_plugin_env *env,
     svc->config_int(c, "retry_after", &ra);
     svc->config_bool(c, "shared_buffer", &s->shared);
     svc->config_bool(c, "record_calls", &s->calls);
+    svc->config_bool(c, "record_time", &s->time);
     s->message = dup(m);
     s->detail = dup(d);
     s->record = dup(rec);
@@ -176,8 +179,12 @@ static mcpauth_status script_vote(void *state, mcpauth_ctx *ctx, const mcpauth_r
                                   mcpauth_vote_result *out)
 {
     script *s = state;
-    (void)req;
     script_record_call(s, "vote");
+    FILE *f = s->time && s->record ? fopen(s->record, "a") : NULL;
+    if (f) {
+        fprintf(f, "time %s %lld\n", s->label, (long long)req->now_ms);
+        fclose(f);
+    }
     if (s->error)
         return MCPAUTH_EPLUGIN;
     if (s->has_principal)

@@ -314,6 +314,33 @@ static void test_live_revoke_and_events(void)
     free(p);
 }
 
+/* With now_ms left 0 the check reads the precise wall clock: a key is
+ * refused from the millisecond it expires, and an old secret from the
+ * millisecond its rotation grace ends. The test waits for that millisecond
+ * on the clock itself (the thing under test, so it cannot be injected)
+ * and checks at once; a clock that trails by a kernel tick, as
+ * CLOCK_REALTIME_COARSE does, still accepted both there. If the machine is
+ * so slow that the check comes later, the test still passes, as it must. */
+static void test_wall_clock_exact(void)
+{
+    int64_t at = mcpauth_now_ms() + 300;
+    char gone[96], soon[96], old[96], fresh[96], id[16];
+    create("gone", "live", at, gone, NULL);
+    create("soon", "live", at + HOUR, soon, NULL);
+    create("rotating", "live", 0, old, id);
+    CU_ASSERT_EQUAL_FATAL(mcpauth_store_rotate(admin, id, 1000, at - 1000, fresh, 96, NULL,
+                                               NULL), MCPAUTH_OK);
+    mcpauth *a = open_policy("{ store: keys.yaml }", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    while (mcpauth_now_ms() < at)
+        ;
+    EXPECT_DENY(a, gone, 0, MCPAUTH_REASON_EXPIRED);
+    CU_ASSERT_EQUAL(check(a, soon, 0).allowed, 1);
+    EXPECT_DENY(a, old, 0, MCPAUTH_REASON_BAD_CREDENTIALS);
+    CU_ASSERT_EQUAL(check(a, fresh, 0).allowed, 1);
+    mcpauth_close(a);
+}
+
 static int add(void)
 {
     CU_pSuite s = CU_add_suite("apikey", setup, teardown);
@@ -322,6 +349,7 @@ static int add(void)
            !CU_add_test(s, "trace detail names the key", test_trace_detail_names_the_key) ||
            !CU_add_test(s, "accept_types", test_accept_types) ||
            !CU_add_test(s, "rotation grace", test_rotation_grace) ||
+           !CU_add_test(s, "the wall clock is exact", test_wall_clock_exact) ||
            !CU_add_test(s, "config errors", test_config_errors) ||
            !CU_add_test(s, "live revoke and events", test_live_revoke_and_events);
 }
