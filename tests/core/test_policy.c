@@ -46,6 +46,17 @@ static void expect_refused(const char *text, const char *const *frags)
     free(p);
 }
 
+/* The policy `text` loads. */
+static void expect_loads(const char *text)
+{
+    char *p = tu_write(dir, "policy.yaml", text);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
+    mcpauth_close(a);
+    free(p);
+}
+
 #define REFUSED(text, ...)                                                     \
     do {                                                                       \
         const char *const f_[] = { __VA_ARGS__, NULL };                        \
@@ -265,12 +276,7 @@ static void test_plugin_abi_and_entry(void)
     REFUSED(y, "policy.yaml:3:13:", "descriptor too small");
     free(y);
     y = tu_fmt("version: 1\nstack:\n  - plugin: %s/mcpauth_oldsize.so\n    control: required\n", sdir);
-    char *p = tu_write(dir, "policy.yaml", y);
-    mcpauth *a = NULL;
-    mcpauth_error err;
-    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
-    mcpauth_close(a);
-    free(p);
+    expect_loads(y);
     free(y);
 }
 
@@ -344,12 +350,7 @@ static void test_unsafe_plugin_refused(void)
     chmod(sub, 0777);
     REFUSED(y, "refusing", sub, "0777");
     chmod(sub, 0700);
-    char *p = tu_write(dir, "policy.yaml", y);
-    mcpauth *a = NULL;
-    mcpauth_error err;
-    CU_ASSERT_EQUAL(mcpauth_open(&a, p, &err), MCPAUTH_OK);
-    mcpauth_close(a);
-    free(p);
+    expect_loads(y);
     free(y);
     free(so);
     free(cmd);
