@@ -188,9 +188,7 @@ void mcpauth_store_prefetch(mcpauth_store *s, const char *text)
     if (!guess || !table)
         return;
     size_t mask = atomic_load_explicit(&s->hint_mask, memory_order_relaxed);
-    uint64_t h = mcpauth__snap_id_hash(guess);
-    uintptr_t slot = table + (uintptr_t)(h & mask) * sizeof(mcpauth__snap_slot);
-    mcpauth__prefetch_span((const void *)slot, sizeof(mcpauth__snap_slot));
+    mcpauth__slot_prefetch(table, mask, mcpauth__snap_id_hash(guess));
 }
 
 void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,

@@ -78,6 +78,17 @@ typedef struct mcpauth__snap_slot {
                                    verify before it needs them */
 } mcpauth__snap_slot;
 
+/* Start fetching the slot where a lookup of an id hashed to h begins, in
+ * the table at address `table` with `mask`. Integers, so that
+ * mcpauth_store_prefetch can pass a table that may have been freed: the
+ * address is only ever prefetched. */
+static inline void mcpauth__slot_prefetch(uintptr_t table, size_t mask, uint64_t h)
+{
+    mcpauth__prefetch_span((const void *)(table + (uintptr_t)(h & mask) *
+                                                      sizeof(mcpauth__snap_slot)),
+                           sizeof(mcpauth__snap_slot));
+}
+
 /* One immutable version of the store. Verifications read it inside an rcu
  * read section; list/get copies hold a reference. */
 typedef struct mcpauth__snap {

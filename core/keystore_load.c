@@ -197,7 +197,7 @@ uint64_t mcpauth__snap_prefetch(const mcpauth__snap *s, const char *id)
 {
     uint64_t h = id_hash(id);
     if (s->table)
-        mcpauth__prefetch_span(&s->table[h & s->mask], sizeof(*s->table));
+        mcpauth__slot_prefetch((uintptr_t)s->table, s->mask, h);
     return h;
 }
 
