@@ -42,10 +42,12 @@ typedef struct mcpauth__file_id {
 void mcpauth__file_id_of(const struct stat *st, mcpauth__file_id *out);
 int mcpauth__file_id_eq(const mcpauth__file_id *a, const mcpauth__file_id *b);
 
-/* The secret side of one record. */
-/* Fetch the cache lines of the n bytes at p. Records of 24, 48, 68 or 80
- * bytes in an array straddle two lines at many indexes; a prefetch of the
- * first byte alone left the second line to miss when it was read. */
+/* Fetch the cache lines of the n bytes at p, n at most 64, or a record in
+ * an array whose stride keeps it within two lines (hashes of 68 bytes start
+ * at a multiple of 4, records of 80 at a multiple of 16): the first and the
+ * last byte's lines are all of them. Records of 48, 68 or 80 bytes
+ * straddle two lines at many indexes; a prefetch of the first byte alone
+ * left the second line to miss when it was read. */
 static inline void mcpauth__prefetch_span(const void *p, size_t n)
 {
     __builtin_prefetch(p);
@@ -60,6 +62,7 @@ static inline const char *mcpauth__key_id_guess(const char *text, size_t n)
     return n > MCPAUTH__KEY_BODY_LEN ? text + n - MCPAUTH__KEY_BODY_LEN : NULL;
 }
 
+/* The secret side of one record. */
 typedef struct mcpauth__key_hashes {
     unsigned char cur[MCPAUTH__KEY_HASH_LEN];
     unsigned char prev[MCPAUTH__KEY_HASH_LEN];
@@ -98,6 +101,7 @@ typedef struct mcpauth__snap {
     mcpauth_key_info *keys;
     mcpauth__key_hashes *hashes;
     mcpauth_principal *principals;
+    size_t nprincipals;
     mcpauth__snap_slot *table;  /* open addressing by id */
     size_t mask;
     unsigned char dummy[MCPAUTH__KEY_HASH_LEN]; /* compared for unknown ids */

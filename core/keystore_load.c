@@ -18,17 +18,33 @@
 
 /* ---- arena -------------------------------------------------------------- */
 
+/* Blocks double from 64 KiB up to a huge page: a small store stays small,
+ * and a large one's strings lie in huge pages (mcpauth__bulk_alloc). */
+static mcpauth__arena_block *arena_block_new(const mcpauth__arena_block *prev,
+                                             size_t n)
+{
+    size_t hdr = sizeof(mcpauth__arena_block);
+    size_t total = prev ? 2 * (hdr + prev->cap) : 65536;
+    if (total > MCPAUTH__BULK_HUGE)
+        total = MCPAUTH__BULK_HUGE;
+    if (n > total - hdr) {
+        if (n > SIZE_MAX - hdr)
+            return NULL;
+        total = hdr + n;
+    }
+    mcpauth__arena_block *b = mcpauth__bulk_alloc(total);
+    if (b)
+        b->cap = total - hdr;
+    return b;
+}
+
 void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     mcpauth__arena_block *b = a->head;
     if (!b || b->cap - b->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        b = malloc(sizeof(*b) + cap);
-        if (!b)
+        if (!(b = arena_block_new(a->head, n)))
             return NULL;
-        b->used = 0;
-        b->cap = cap;
         b->next = a->head;
         a->head = b;
     }
@@ -51,7 +67,7 @@ void mcpauth__arena_free(mcpauth__arena *a)
 {
     while (a->head) {
         mcpauth__arena_block *n = a->head->next;
-        free(a->head);
+        mcpauth__bulk_free(a->head, sizeof(*a->head) + a->head->cap);
         a->head = n;
     }
 }
@@ -106,10 +122,11 @@ void mcpauth__snap_unref(mcpauth__snap *s)
      * more than it fills: wiping them would only fault in zero pages. */
     if (s->hashes)
         sodium_memzero(s->hashes, s->count * sizeof(*s->hashes));
-    free(s->keys);
-    free(s->hashes);
-    free(s->principals);
-    free(s->table);
+    mcpauth__bulk_free(s->keys, s->cap * sizeof(*s->keys));
+    mcpauth__bulk_free(s->hashes, s->cap * sizeof(*s->hashes));
+    mcpauth__bulk_free(s->principals, s->nprincipals * sizeof(*s->principals));
+    if (s->table)
+        mcpauth__bulk_free(s->table, (s->mask + 1) * sizeof(*s->table));
     mcpauth__arena_free(&s->arena);
     free(s);
 }
@@ -118,21 +135,28 @@ mcpauth_status mcpauth__snap_reserve(mcpauth__snap *s, size_t cap)
 {
     if (cap <= s->cap)
         return MCPAUTH_OK;
-    mcpauth_key_info *nk = realloc(s->keys, cap * sizeof(*nk));
-    if (nk)
-        s->keys = nk;
-    mcpauth__key_hashes *nh = malloc(cap * sizeof(*nh));
+    if (cap > SIZE_MAX / sizeof(mcpauth_key_info) ||
+        cap > SIZE_MAX / sizeof(mcpauth__key_hashes))
+        return MCPAUTH_ENOMEM;
+    mcpauth_key_info *nk = mcpauth__bulk_alloc(cap * sizeof(*nk));
+    mcpauth__key_hashes *nh = mcpauth__bulk_alloc(cap * sizeof(*nh));
     if (!nk || !nh) {
-        free(nh);
+        mcpauth__bulk_free(nk, cap * sizeof(*nk));
+        mcpauth__bulk_free(nh, cap * sizeof(*nh));
         return MCPAUTH_ENOMEM;
     }
-    /* Copied by hand rather than realloc'ed so the old block can be
-     * wiped: it holds hashes. */
+    if (s->keys) {
+        memcpy(nk, s->keys, s->count * sizeof(*nk));
+        mcpauth__bulk_free(s->keys, s->cap * sizeof(*nk));
+    }
+    /* The old hashes are wiped before their memory goes back (those past
+     * count were never written). */
     if (s->hashes) {
         memcpy(nh, s->hashes, s->count * sizeof(*nh));
-        sodium_memzero(s->hashes, s->cap * sizeof(*nh));
-        free(s->hashes);
+        sodium_memzero(s->hashes, s->count * sizeof(*nh));
+        mcpauth__bulk_free(s->hashes, s->cap * sizeof(*nh));
     }
+    s->keys = nk;
     s->hashes = nh;
     s->cap = cap;
     return MCPAUTH_OK;
@@ -183,11 +207,14 @@ long mcpauth__snap_find_hashed(const mcpauth__snap *s, const char *id, uint64_t 
         if (slot->idx1 == 0)
             return -1;
         if (memcmp(slot->id, id, MCPAUTH__KEY_ID_LEN) == 0) {
-            /* Two lines: the id and the name that follows it straddle a
-             * line boundary in most records, and the decision copies both
-             * (the second line missed in decision_principal's strlen, 6%
-             * of a `full` decision). */
-            mcpauth__prefetch_span(slot->strings, 2 * 64);
+            /* The id's 16 arena bytes and a name of up to 63 characters
+             * after them, which the decision copies: two lines, or three
+             * when the id starts late in its line. Round 4 fetched the
+             * first and last byte of the span, skipping the middle one of
+             * three, and it missed in decision_principal's strlen. */
+            __builtin_prefetch(slot->strings);
+            __builtin_prefetch(slot->strings + 64);
+            __builtin_prefetch(slot->strings + 16 + 64 - 1);
             return (long)(slot->idx1 - 1);
         }
     }
@@ -206,11 +233,13 @@ mcpauth_status mcpauth__snap_index(mcpauth__snap *s, size_t *dup)
     size_t cap = 16;
     while (cap < s->count * 2)
         cap *= 2;
-    s->table = calloc(cap, sizeof(*s->table));
-    s->principals = calloc(s->count ? s->count : 1, sizeof(*s->principals));
+    /* The sizes are set with the pointers: unref frees by them. */
+    if ((s->table = mcpauth__bulk_alloc(cap * sizeof(*s->table))))
+        s->mask = cap - 1;
+    s->nprincipals = s->count ? s->count : 1;
+    s->principals = mcpauth__bulk_alloc(s->nprincipals * sizeof(*s->principals));
     if (!s->table || !s->principals)
         return MCPAUTH_ENOMEM;
-    s->mask = cap - 1;
     /* At 100,000 keys the table is 6 MB and each insert lands on a line
      * nobody touched: a cache miss (100-200 ns here) per key, one after
      * the other. The slot of the key INDEX_AHEAD places on is fetched

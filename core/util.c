@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,46 @@ char *mcpauth__strdup(const char *s)
     if (p)
         memcpy(p, s, n);
     return p;
+}
+
+static size_t bulk_len(size_t n)
+{
+    return (n + MCPAUTH__BULK_HUGE - 1) & ~(MCPAUTH__BULK_HUGE - 1);
+}
+
+void *mcpauth__bulk_alloc(size_t n)
+{
+    if (n < MCPAUTH__BULK_HUGE)
+        return calloc(1, n ? n : 1);
+    size_t len = bulk_len(n);
+    if (len < n || len > SIZE_MAX - MCPAUTH__BULK_HUGE)
+        return NULL;
+    /* One huge page more than needed, then the unaligned head and tail
+     * unmapped: mmap itself only promises page alignment. */
+    unsigned char *m = mmap(NULL, len + MCPAUTH__BULK_HUGE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uintptr_t a = ((uintptr_t)m + MCPAUTH__BULK_HUGE - 1) & ~(uintptr_t)(MCPAUTH__BULK_HUGE - 1);
+    size_t head = a - (uintptr_t)m;
+    if (head)
+        munmap(m, head);
+    if (MCPAUTH__BULK_HUGE - head)
+        munmap((void *)(a + len), MCPAUTH__BULK_HUGE - head);
+    /* A hint: where transparent huge pages are off (or not built in,
+     * EINVAL) the memory works the same in small pages. */
+    (void)madvise((void *)a, len, MADV_HUGEPAGE);
+    return (void *)a;
+}
+
+void mcpauth__bulk_free(void *p, size_t n)
+{
+    if (!p)
+        return;
+    if (n < MCPAUTH__BULK_HUGE)
+        free(p);
+    else
+        munmap(p, bulk_len(n));
 }
 
 uint64_t mcpauth__mono_ns(void)

@@ -15,6 +15,17 @@ mcpauth_status mcpauth__err(mcpauth_error *err, mcpauth_status status,
 /* Copy with truncation, always NUL-terminated when cap > 0. */
 size_t mcpauth__strlcpy(char *dst, const char *src, size_t cap);
 char *mcpauth__strdup(const char *s);
+
+/* Zeroed memory for a large array that decisions read at random (the key
+ * store's table, records and strings). From MCPAUTH__BULK_HUGE bytes on it
+ * is mapped on its own, aligned to and rounded up to that size, and
+ * advised MADV_HUGEPAGE, so the array is covered by a few TLB entries: at
+ * 100,000 keys every decision otherwise paid a page walk (two in a VM)
+ * per array it read (docs/performance.md, round 5). Smaller sizes come
+ * from calloc. Free with mcpauth__bulk_free and the same n. */
+#define MCPAUTH__BULK_HUGE ((size_t)2 << 20)
+void *mcpauth__bulk_alloc(size_t n);
+void mcpauth__bulk_free(void *p, size_t n);
 uint64_t mcpauth__mono_ns(void);
 
 /* The directory part of a path ("." when there is none), into a new string. */

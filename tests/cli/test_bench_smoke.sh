@@ -86,4 +86,23 @@ expect_out "usage"
 run "$BENCH" --duration soon
 expect_rc 2
 
+# bench/compare.sh: the same build on both sides, one short round, prints
+# the two summaries; a benchmark that fails makes it fail, and says why.
+COMPARE="$MCPAUTH_SOURCE_DIR/bench/compare.sh"
+export COMPARE_ARGS="--keys 300 --clients 64 --mix 1024"
+run sh "$COMPARE" "$MCPAUTH_BUILD_DIR" "$MCPAUTH_BUILD_DIR" framework 1 2
+expect_rc 0
+expect_out "A: 2 runs, decisions/s mean "
+expect_out "B: 2 runs, decisions/s mean "
+COMPARE_ARGS="--threads 0" run sh "$COMPARE" "$MCPAUTH_BUILD_DIR" "$MCPAUTH_BUILD_DIR" full 1 1
+expect_rc 1
+expect_out "the benchmark in $MCPAUTH_BUILD_DIR failed"
+expect_out "usage"
+run sh "$COMPARE" "$MCPAUTH_BUILD_DIR"
+expect_rc 2
+expect_out "usage: bench/compare.sh"
+run sh "$COMPARE" "$T/nowhere" "$MCPAUTH_BUILD_DIR"
+expect_rc 2
+expect_out "$T/nowhere/bin/mcpauth-bench: not found"
+
 finish

@@ -810,6 +810,49 @@ static void test_create_batch(void)
     mcpauth_store_close(s);
 }
 
+/* A store large enough that its table, records and strings pass the
+ * huge-page size (MCPAUTH__BULK_HUGE), where they are mapped on their own
+ * and the records' arrays are copied as they grow: every key is still
+ * found by its id, a missing id is not, and the big arrays sit on huge-page
+ * boundaries (what the decision path's TLB savings rest on). */
+static void test_large_snapshot(void)
+{
+    enum { N = 40000 };
+    mcpauth__snap *s = mcpauth__snap_new("mcp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    mcpauth__key_hashes h;
+    memset(&h, 0, sizeof(h));
+    char id[MCPAUTH__KEY_ID_LEN + 1], name[72];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "id%010d", i);
+        snprintf(name, sizeof(name), "key %d with a name long enough to fill the arena %d", i, i);
+        mcpauth_key_info k = { 0 };
+        k.id = mcpauth__arena_strndup(&s->arena, id, strlen(id));
+        k.name = mcpauth__arena_strndup(&s->arena, name, strlen(name));
+        k.type = "live";
+        CU_ASSERT_PTR_NOT_NULL_FATAL(k.name);
+        h.cur[0] = (unsigned char)i;
+        CU_ASSERT_EQUAL_FATAL(mcpauth__snap_push(s, &k, &h), MCPAUTH_OK);
+    }
+    size_t dup = 0;
+    CU_ASSERT_EQUAL_FATAL(mcpauth__snap_index(s, &dup), MCPAUTH_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "id%010d", i);
+        long at = mcpauth__snap_find(s, id);
+        CU_ASSERT_EQUAL_FATAL(at, i);
+        snprintf(name, sizeof(name), "key %d with a name long enough to fill the arena %d", i, i);
+        CU_ASSERT_STRING_EQUAL_FATAL(s->keys[at].name, name);
+        CU_ASSERT_EQUAL_FATAL(s->hashes[at].cur[0], (unsigned char)i);
+    }
+    CU_ASSERT_EQUAL(mcpauth__snap_find(s, "id9999999999"), -1);
+    CU_ASSERT_EQUAL((uintptr_t)s->table % MCPAUTH__BULK_HUGE, 0);
+    CU_ASSERT_EQUAL((uintptr_t)s->hashes % MCPAUTH__BULK_HUGE, 0);
+    CU_ASSERT_EQUAL((uintptr_t)s->keys % MCPAUTH__BULK_HUGE, 0);
+    /* An impossible size is refused, not wrapped around. */
+    CU_ASSERT_PTR_NULL(mcpauth__bulk_alloc(SIZE_MAX - 4096));
+    mcpauth__snap_unref(s);
+}
+
 static int add(void)
 {
     if (sodium_init() < 0)
@@ -832,7 +875,8 @@ static int add(void)
            !CU_add_test(s, "bad input writes nothing", test_bad_input_writes_nothing) ||
            !CU_add_test(s, "fields round-trip", test_fields_roundtrip) ||
            !CU_add_test(s, "prefix option", test_prefix_option) ||
-           !CU_add_test(s, "create a batch in one write", test_create_batch);
+           !CU_add_test(s, "create a batch in one write", test_create_batch) ||
+           !CU_add_test(s, "a store past the huge-page size", test_large_snapshot);
 }
 
 int main(void)
