@@ -17,6 +17,13 @@ static const char b62[] =
  * library loads, so they need no lock or check on the hot path. */
 static uint32_t crc_tab[8][256];
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CRC_CLMUL 1
+/* Set once, when the library loads, like the tables. */
+static int crc_have_clmul;
+#endif
+
 __attribute__((constructor)) static void crc_tables(void)
 {
     for (uint32_t i = 0; i < 256; i++) {
@@ -28,12 +35,16 @@ __attribute__((constructor)) static void crc_tables(void)
     for (int t = 1; t < 8; t++)
         for (int i = 0; i < 256; i++)
             crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
+#ifdef CRC_CLMUL
+    __builtin_cpu_init();
+    crc_have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+#endif
 }
 
-uint32_t mcpauth__crc32(const void *data, size_t len)
+/* The register form of the CRC (not inverted) over len bytes, eight at a
+ * time through the tables. */
+static uint32_t crc_run_table(uint32_t crc, const unsigned char *p, size_t len)
 {
-    const unsigned char *p = data;
-    uint32_t crc = 0xFFFFFFFFu;
     for (; len >= 8; p += 8, len -= 8) {
         uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
                              (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
@@ -43,7 +54,62 @@ uint32_t mcpauth__crc32(const void *data, size_t len)
     }
     while (len--)
         crc = crc_tab[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
+    return crc;
+}
+
+#ifdef CRC_CLMUL
+/* The same over len bytes, a positive multiple of 16, by carry-less
+ * multiplication: each 16-byte block is folded into the next with x^(128+64)
+ * and x^128 mod P, then the 128 bits left are reduced to 64 and, by Barrett
+ * reduction, to 32 (Intel's white paper "Fast CRC Computation for Generic
+ * Polynomials Using PCLMULQDQ"; the constants are for the bit-reflected
+ * polynomial 0x1DB710641). Performance: the key's 48 bytes before its last
+ * 9 take ~30 instructions instead of ~120 through the tables. */
+__attribute__((target("pclmul,sse4.1")))
+static uint32_t crc_run_clmul(uint32_t crc, const unsigned char *p, size_t len)
+{
+    const __m128i fold = _mm_set_epi64x(0x00ccaa009eLL, 0x01751997d0LL);
+    const __m128i k5 = _mm_set_epi64x(0, 0x0163cd6124LL);
+    const __m128i poly = _mm_set_epi64x(0x01f7011641LL, 0x01db710641LL);
+    const __m128i low32 = _mm_setr_epi32(-1, 0, -1, 0);
+    __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p),
+                              _mm_cvtsi32_si128((int)crc));
+    for (p += 16, len -= 16; len; p += 16, len -= 16) {
+        __m128i lo = _mm_clmulepi64_si128(x, fold, 0x00);
+        x = _mm_clmulepi64_si128(x, fold, 0x11);
+        x = _mm_xor_si128(_mm_xor_si128(x, lo),
+                          _mm_loadu_si128((const __m128i *)(const void *)p));
+    }
+    /* 128 bits to 64 */
+    __m128i t = _mm_clmulepi64_si128(x, fold, 0x10);
+    x = _mm_xor_si128(_mm_srli_si128(x, 8), t);
+    t = _mm_srli_si128(x, 4);
+    x = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x, low32), k5, 0x00), t);
+    /* Barrett: 64 bits to 32 */
+    t = _mm_clmulepi64_si128(_mm_and_si128(x, low32), poly, 0x10);
+    t = _mm_clmulepi64_si128(_mm_and_si128(t, low32), poly, 0x00);
+    return (uint32_t)_mm_extract_epi32(_mm_xor_si128(x, t), 1);
+}
+#endif
+
+uint32_t mcpauth__crc32_portable(const void *data, size_t len)
+{
+    return crc_run_table(0xFFFFFFFFu, data, len) ^ 0xFFFFFFFFu;
+}
+
+uint32_t mcpauth__crc32(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t crc = 0xFFFFFFFFu;
+#ifdef CRC_CLMUL
+    if (crc_have_clmul && len >= 16) {
+        size_t n = len & ~(size_t)15;
+        crc = crc_run_clmul(crc, p, n);
+        p += n;
+        len -= n;
+    }
+#endif
+    return crc_run_table(crc, p, len) ^ 0xFFFFFFFFu;
 }
 
 static int is_b62(char c)

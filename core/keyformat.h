@@ -44,6 +44,8 @@ typedef struct mcpauth__key_parts {
 } mcpauth__key_parts;
 
 uint32_t mcpauth__crc32(const void *data, size_t len);
+/* The same through the tables alone, whatever the CPU offers (tests). */
+uint32_t mcpauth__crc32_portable(const void *data, size_t len);
 
 /* Split and check a key text (reads at most MCPAUTH_KEY_TEXT_MAX bytes). */
 mcpauth__key_fault mcpauth__key_parse(const char *text, mcpauth__key_parts *out);
