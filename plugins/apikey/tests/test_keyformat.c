@@ -207,6 +207,18 @@ static void test_every_typo_caught(void)
         }
     }
     CU_ASSERT_EQUAL(caught, tried);
+    /* each checksum digit replaced by every other base62 digit */
+    static const char digits[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t wrong = 0;
+    for (size_t i = good_len - MCPAUTH__KEY_CRC_LEN; i < good_len; i++)
+        for (const char *d = digits; *d; d++) {
+            memcpy(buf, good, good_len + 1);
+            buf[i] = *d;
+            wrong += parse(buf) == (*d == good[i] ? MCPAUTH__KEY_WELLFORMED
+                                                   : MCPAUTH__KEY_BAD_CHECKSUM);
+        }
+    CU_ASSERT_EQUAL(wrong, MCPAUTH__KEY_CRC_LEN * 62);
     /* a changed type is a checksum failure too: the CRC covers it */
     memcpy(buf, good, good_len + 1);
     memcpy(buf + 4, "test", 4);
