@@ -4,6 +4,9 @@
 # each says nothing. This alternates the two builds' benchmarks, ROUNDS
 # processes each, one process of RUNS one-second runs of SCENARIO at a time
 # (1 thread), and prints the mean, median and range of decisions/s for each.
+# The order flips every round (A B, B A, ...), so that a drift in the
+# machine's speed within a round favours neither. A run whose decisions
+# were not the planned ones (the benchmark exits non-zero) stops it.
 #
 #   bench/compare.sh BUILD_A BUILD_B [SCENARIO [ROUNDS [RUNS]]]
 #
@@ -27,26 +30,27 @@ threads=1
 i=1
 while [ "$i" -lt "$runs" ]; do threads="$threads,1"; i=$((i + 1)); done
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+out=$tmp/rates
 r=0
 while [ "$r" -lt "$rounds" ]; do
-    for side in A B; do
+    if [ $((r % 2)) -eq 0 ]; then order="A B"; else order="B A"; fi
+    for side in $order; do
         if [ "$side" = A ]; then d=$a; else d=$b; fi
         # shellcheck disable=SC2086
         if ! "$d/bin/mcpauth-bench" --scenario "$scenario" --threads "$threads" \
-                --duration 1 --warmup 0.5 ${COMPARE_ARGS:-} >"$out.run" 2>"$out.err"; then
+                --duration 1 --warmup 0.5 ${COMPARE_ARGS:-} >"$tmp/run" 2>"$tmp/err"; then
             echo "compare.sh: the benchmark in $d failed:" >&2
-            cat "$out.err" >&2
-            rm -f "$out.run" "$out.err"
+            cat "$tmp/err" "$tmp/run" >&2
             exit 1
         fi
-        sed -n 's/.*"decisions_per_s":\([0-9]*\).*/\1/p' "$out.run" |
+        sed -n 's/.*"decisions_per_s":\([0-9]*\).*/\1/p' "$tmp/run" |
             sed "s/^/$side /" >>"$out"
     done
     r=$((r + 1))
 done
-rm -f "$out.run" "$out.err"
 
 for side in A B; do
     grep "^$side " "$out" | cut -d' ' -f2 | sort -n | awk -v side="$side" '

@@ -208,13 +208,13 @@ long mcpauth__snap_find_hashed(const mcpauth__snap *s, const char *id, uint64_t 
             return -1;
         if (memcmp(slot->id, id, MCPAUTH__KEY_ID_LEN) == 0) {
             /* The id's 16 arena bytes and a name of up to 63 characters
-             * after them, which the decision copies: two lines, or three
-             * when the id starts late in its line. Round 4 fetched the
-             * first and last byte of the span, skipping the middle one of
-             * three, and it missed in decision_principal's strlen. */
-            __builtin_prefetch(slot->strings);
-            __builtin_prefetch(slot->strings + 64);
-            __builtin_prefetch(slot->strings + 16 + 64 - 1);
+             * after them, which the decision copies. Arena strings start
+             * on 16 bytes, so those 80 bytes lie within two lines, the
+             * first and the last byte's. Round 4 asked for 128 bytes:
+             * their first and last byte skip the middle one of three
+             * lines, where the name was when the id started late in its
+             * line, and it missed in decision_principal's strlen. */
+            mcpauth__prefetch_span(slot->strings, 16 + 64);
             return (long)(slot->idx1 - 1);
         }
     }

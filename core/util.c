@@ -54,11 +54,12 @@ static size_t bulk_len(size_t n)
 
 void *mcpauth__bulk_alloc(size_t n)
 {
-    if (n < MCPAUTH__BULK_HUGE)
+    /* Sizes that rounding (below) would wrap around are refused first. */
+    if (n > SIZE_MAX - 2 * MCPAUTH__BULK_HUGE)
+        return NULL;
+    if (!MCPAUTH__BULK_MAPPED || n < MCPAUTH__BULK_HUGE)
         return calloc(1, n ? n : 1);
     size_t len = bulk_len(n);
-    if (len < n || len > SIZE_MAX - MCPAUTH__BULK_HUGE)
-        return NULL;
     /* One huge page more than needed, then the unaligned head and tail
      * unmapped: mmap itself only promises page alignment. */
     unsigned char *m = mmap(NULL, len + MCPAUTH__BULK_HUGE, PROT_READ | PROT_WRITE,
@@ -73,7 +74,9 @@ void *mcpauth__bulk_alloc(size_t n)
         munmap((void *)(a + len), MCPAUTH__BULK_HUGE - head);
     /* A hint: where transparent huge pages are off (or not built in,
      * EINVAL) the memory works the same in small pages. */
+#ifdef MADV_HUGEPAGE
     (void)madvise((void *)a, len, MADV_HUGEPAGE);
+#endif
     return (void *)a;
 }
 
@@ -81,7 +84,7 @@ void mcpauth__bulk_free(void *p, size_t n)
 {
     if (!p)
         return;
-    if (n < MCPAUTH__BULK_HUGE)
+    if (!MCPAUTH__BULK_MAPPED || n < MCPAUTH__BULK_HUGE)
         free(p);
     else
         munmap(p, bulk_len(n));

@@ -24,6 +24,19 @@ char *mcpauth__strdup(const char *s);
  * per array it read (docs/performance.md, round 5). Smaller sizes come
  * from calloc. Free with mcpauth__bulk_free and the same n. */
 #define MCPAUTH__BULK_HUGE ((size_t)2 << 20)
+/* 1 when large sizes are mapped as above. Not in AddressSanitizer builds,
+ * which then check the arrays' bounds and leaks as they do any calloc'd
+ * memory (they cannot see inside a mapping of their own). */
+#if defined(__SANITIZE_ADDRESS__)
+#define MCPAUTH__BULK_MAPPED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MCPAUTH__BULK_MAPPED 0
+#endif
+#endif
+#ifndef MCPAUTH__BULK_MAPPED
+#define MCPAUTH__BULK_MAPPED 1
+#endif
 void *mcpauth__bulk_alloc(size_t n);
 void mcpauth__bulk_free(void *p, size_t n);
 uint64_t mcpauth__mono_ns(void);

@@ -819,7 +819,8 @@ static void test_create_batch(void)
  * huge-page size (MCPAUTH__BULK_HUGE), where they are mapped on their own
  * and the records' arrays are copied as they grow: every key is still
  * found by its id, a missing id is not, and the big arrays sit on huge-page
- * boundaries (what the decision path's TLB savings rest on). */
+ * boundaries (what the decision path's TLB savings rest on). Under ASan
+ * the arrays come from calloc, so that their bounds are checked. */
 static void test_large_snapshot(void)
 {
     enum { N = 40000 };
@@ -850,9 +851,11 @@ static void test_large_snapshot(void)
         CU_ASSERT_EQUAL_FATAL(s->hashes[at].cur[0], (unsigned char)i);
     }
     CU_ASSERT_EQUAL(mcpauth__snap_find(s, "id9999999999"), -1);
-    CU_ASSERT_EQUAL((uintptr_t)s->table % MCPAUTH__BULK_HUGE, 0);
-    CU_ASSERT_EQUAL((uintptr_t)s->hashes % MCPAUTH__BULK_HUGE, 0);
-    CU_ASSERT_EQUAL((uintptr_t)s->keys % MCPAUTH__BULK_HUGE, 0);
+    if (MCPAUTH__BULK_MAPPED) {
+        CU_ASSERT_EQUAL((uintptr_t)s->table % MCPAUTH__BULK_HUGE, 0);
+        CU_ASSERT_EQUAL((uintptr_t)s->hashes % MCPAUTH__BULK_HUGE, 0);
+        CU_ASSERT_EQUAL((uintptr_t)s->keys % MCPAUTH__BULK_HUGE, 0);
+    }
     /* An impossible size is refused, not wrapped around. */
     CU_ASSERT_PTR_NULL(mcpauth__bulk_alloc(SIZE_MAX - 4096));
     mcpauth__snap_unref(s);
