@@ -16,6 +16,9 @@ static const char b62[] =
  * The 8 KiB of tables are derived from the polynomial once, when the
  * library loads, so they need no lock or check on the hot path. */
 static uint32_t crc_tab[8][256];
+/* Each base62 digit's value (0 for other bytes, which the parse has refused
+ * before it reads a checksum). */
+static uint8_t b62_val[256];
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -35,6 +38,8 @@ __attribute__((constructor)) static void crc_tables(void)
     for (int t = 1; t < 8; t++)
         for (int i = 0; i < 256; i++)
             crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
+    for (uint8_t i = 0; i < 62; i++)
+        b62_val[(unsigned char)b62[i]] = i;
 #ifdef CRC_CLMUL
     __builtin_cpu_init();
     crc_have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
@@ -139,13 +144,6 @@ static int block_b62(const char *s)
     return (w[0] & w[1]) == UINT64_MAX;
 }
 
-/* The value of a base62 digit (the caller has checked it is one). */
-static uint32_t b62_value(char c)
-{
-    return c <= '9' ? (uint32_t)(c - '0')
-                    : c <= 'Z' ? (uint32_t)(c - 'A' + 10) : (uint32_t)(c - 'a' + 36);
-}
-
 /* 1 when the 6 base62 digits at s are the CRC crc_encode writes for crc.
  * Decoding the text is cheaper than encoding the CRC (six divisions) and
  * comparing, and equivalent: 6 digits have one value below 62^6 each, and
@@ -154,7 +152,7 @@ static int crc_matches(uint32_t crc, const char *s)
 {
     uint64_t v = 0;
     for (int i = 0; i < MCPAUTH__KEY_CRC_LEN; i++)
-        v = v * 62 + b62_value(s[i]);
+        v = v * 62 + b62_val[(unsigned char)s[i]];
     return v == crc;
 }
 
