@@ -45,9 +45,9 @@ int mcpauth__file_id_eq(const mcpauth__file_id *a, const mcpauth__file_id *b);
 /* Fetch the cache lines of the n bytes at p, n at most 64, or a span whose
  * alignment keeps it within two lines (hashes of 68 bytes start at a
  * multiple of 4, records and arena strings of up to 80 at a multiple of
- * 16): the first and the last byte's lines are all of them. Records of 48, 68 or 80 bytes
- * straddle two lines at many indexes; a prefetch of the first byte alone
- * left the second line to miss when it was read. */
+ * 16): the first and the last byte's lines are all of them. Records of 48,
+ * 68 or 80 bytes straddle two lines at many indexes; a prefetch of the
+ * first byte alone left the second line to miss when it was read. */
 static inline void mcpauth__prefetch_span(const void *p, size_t n)
 {
     __builtin_prefetch(p);
