@@ -1,0 +1,409 @@
+/* test_audit_sync.c: when the audit-file plugin syncs its log, seen from
+ * outside. fsync and sync_file_range are defined here and exported (the
+ * target has ENABLE_EXPORTS), so the dlopened plugin binds to these wrappers
+ * instead of libc's; each counts the calls made on the log under test and
+ * then calls the real function (dlsym RTLD_NEXT). Every test also asserts
+ * that the wrappers saw the plugin's calls: were the interposition silently
+ * lost, "no call" and "no wait" would pass for the wrong reason. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcpauth/mcpauth.h"
+#include "testutil.h"
+
+#define SU_T0 1790000000000LL   /* injected request time */
+#define SU_WAIT_S 20            /* only detects a failure: nothing sleeps */
+#define SU_CHECKS 300
+
+static char *su_dir;
+static atomic_int su_errors;    /* audit-file errors logged (e.g. fsync) */
+
+/* --- the interposed calls ------------------------------------------------- */
+
+/* The log under test, by identity: the plugin syncs a duplicate descriptor,
+ * so a descriptor number would not match. */
+static atomic_ullong su_ino, su_dev;
+static atomic_int su_fsyncs;        /* fsync on the log */
+static atomic_int su_ranges;        /* sync_file_range on the log, any flags */
+static atomic_int su_range_writes;  /* ... with flags SYNC_FILE_RANGE_WRITE */
+
+/* When armed, the first fsync of the log waits here until released. The
+ * checks' threads report to the main thread through the same lock. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;          /* CLOCK_MONOTONIC, set up in su_setup */
+    int armed, entered, released;
+    int b_done, b_saw_a_blocked, b_in_log, b_fsyncs;
+} su_gate = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static int (*su_real_fsync)(int);
+static int (*su_real_range)(int, off64_t, off64_t, unsigned int);
+static pthread_once_t su_once = PTHREAD_ONCE_INIT;
+
+static void su_resolve(void)
+{
+    su_real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    su_real_range = (int (*)(int, off64_t, off64_t, unsigned int))
+        dlsym(RTLD_NEXT, "sync_file_range");
+}
+
+static int su_is_log(int fd)
+{
+    struct stat st;
+    return atomic_load(&su_ino) != 0 && fstat(fd, &st) == 0 &&
+           st.st_ino == atomic_load(&su_ino) &&
+           st.st_dev == atomic_load(&su_dev);
+}
+
+static void su_gate_pass(void)
+{
+    pthread_mutex_lock(&su_gate.mu);
+    if (su_gate.armed && !su_gate.entered) {
+        su_gate.entered = 1;
+        pthread_cond_broadcast(&su_gate.cv);
+        while (!su_gate.released)
+            pthread_cond_wait(&su_gate.cv, &su_gate.mu);
+    }
+    pthread_mutex_unlock(&su_gate.mu);
+}
+
+int fsync(int fd)
+{
+    pthread_once(&su_once, su_resolve);
+    if (su_is_log(fd)) {
+        atomic_fetch_add(&su_fsyncs, 1);
+        su_gate_pass();
+    }
+    return su_real_fsync(fd);
+}
+
+int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
+{
+    pthread_once(&su_once, su_resolve);
+    if (su_is_log(fd)) {
+        atomic_fetch_add(&su_ranges, 1);
+        if (flags == SYNC_FILE_RANGE_WRITE)
+            atomic_fetch_add(&su_range_writes, 1);
+    }
+    return su_real_range(fd, off, n, flags);
+}
+
+/* Count (and gate) the calls on the file at path from now on. */
+static void su_track(const char *path)
+{
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    atomic_store(&su_dev, (unsigned long long)st.st_dev);
+    atomic_store(&su_ino, (unsigned long long)st.st_ino);
+    atomic_store(&su_fsyncs, 0);
+    atomic_store(&su_ranges, 0);
+    atomic_store(&su_range_writes, 0);
+}
+
+/* --- policies and checks --------------------------------------------------- */
+
+static int su_setup(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&su_gate.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    su_dir = tu_mkdtemp();
+    return 0;
+}
+
+static int su_teardown(void)
+{
+    if (!getenv("KEEP_TEST_DIR"))
+        tu_rmtree(su_dir);
+    else
+        fprintf(stderr, "kept %s\n", su_dir);
+    free(su_dir);
+    pthread_cond_destroy(&su_gate.cv);
+    return 0;
+}
+
+static const char *su_script_so(void)
+{
+    static char path[1024];
+    const char *d = getenv("MCPAUTH_TEST_SCRIPT_DIR");
+    snprintf(path, sizeof(path), "%s/mcpauth_script.so",
+             d ? d : "build/tests/plugins");
+    return path;
+}
+
+static void su_log(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    if (level == 0 && strstr(msg, "audit-file"))
+        atomic_fetch_add(&su_errors, 1);
+}
+
+/* A policy in su_dir/<sub>: a scripted gate that denies with `detail`
+ * (so each policy's records can be told apart), then audit-file with cfg. */
+static mcpauth *su_open(const char *sub, const char *detail, const char *cfg)
+{
+    char *d = tu_fmt("%s/%s", su_dir, sub);
+    mkdir(d, 0700);
+    char *yaml = tu_fmt(
+        "version: 1\n"
+        "stack:\n"
+        "  - plugin: %s\n"
+        "    control: required\n"
+        "    name: gate\n"
+        "    config: { vote: deny, reason: forbidden, detail: %s }\n"
+        "  - plugin: audit-file\n"
+        "    control: optional\n"
+        "    config: { %s }\n",
+        su_script_so(), detail, cfg);
+    char *p = tu_write(d, "policy.yaml", yaml);
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    mcpauth_options o = MCPAUTH_OPTIONS_INIT;
+    o.log = su_log;
+    mcpauth_status st = mcpauth_open_ex(&a, p, NULL, &o, &err);
+    if (st != MCPAUTH_OK)
+        fprintf(stderr, "open %s: %s\n", p, err.message);
+    free(p);
+    free(yaml);
+    free(d);
+    CU_ASSERT_EQUAL_FATAL(st, MCPAUTH_OK);
+    return a;
+}
+
+static void su_check(mcpauth *a, int64_t t)
+{
+    mcpauth_request r = MCPAUTH_REQUEST_INIT;
+    mcpauth_decision d;
+    r.method = "tools/call";
+    r.tool = "deploy";
+    r.now_ms = t;
+    mcpauth_check(a, &r, &d);
+}
+
+static int su_file_has(const char *path, const char *text)
+{
+    char *s = tu_read(path);
+    int found = s && strstr(s, text) != NULL;
+    free(s);
+    return found;
+}
+
+static long su_count_lines(const char *path)
+{
+    char *s = tu_read(path);
+    long n = 0;
+    for (const char *p = s; p && *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+/* The chain verifies; how many records it holds, -1 when it does not. */
+static long su_verified_records(const char *path)
+{
+    mcpauth_audit_verify_result res;
+    mcpauth_error err;
+    if (mcpauth_audit_verify(path, NULL, &res, &err) != MCPAUTH_OK) {
+        fprintf(stderr, "verify %s: %s\n", path, err.message);
+        return -1;
+    }
+    return (long)res.records;
+}
+
+/* --- a check does not wait for another check's fsync ----------------------- */
+
+typedef struct su_checker {
+    mcpauth *a;
+    const char *log;
+    const char *detail;
+    int64_t t;
+} su_checker;
+
+static void *su_run_a(void *arg)
+{
+    su_checker *c = arg;
+    su_check(c->a, c->t);
+    return NULL;
+}
+
+/* B's check, then what a user of B would see when it returns. */
+static void *su_run_b(void *arg)
+{
+    su_checker *c = arg;
+    su_check(c->a, c->t);
+    int in_log = su_file_has(c->log, c->detail);
+    pthread_mutex_lock(&su_gate.mu);
+    su_gate.b_in_log = in_log;
+    su_gate.b_saw_a_blocked = su_gate.entered && !su_gate.released;
+    su_gate.b_fsyncs = atomic_load(&su_fsyncs);
+    su_gate.b_done = 1;
+    pthread_cond_broadcast(&su_gate.cv);
+    pthread_mutex_unlock(&su_gate.mu);
+    return NULL;
+}
+
+/* Wait (gate lock held) until *flag is set or SU_WAIT_S pass; the flag. */
+static int su_wait_for(const int *flag)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += SU_WAIT_S;
+    int rc = 0;
+    while (!*flag && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&su_gate.cv, &su_gate.mu, &dl);
+    return *flag;
+}
+
+static void su_gate_arm(void)
+{
+    pthread_mutex_lock(&su_gate.mu);
+    su_gate.armed = 1;
+    su_gate.entered = su_gate.released = 0;
+    su_gate.b_done = su_gate.b_saw_a_blocked = su_gate.b_in_log = 0;
+    su_gate.b_fsyncs = 0;
+    pthread_mutex_unlock(&su_gate.mu);
+}
+
+/* Let A's fsync go, always, so that a failure cannot hang the program. */
+static void su_gate_release(void)
+{
+    pthread_mutex_lock(&su_gate.mu);
+    su_gate.released = 1;
+    su_gate.armed = 0;
+    pthread_cond_broadcast(&su_gate.cv);
+    pthread_mutex_unlock(&su_gate.mu);
+}
+
+/* With A inside its fsync, start B and wait for it to finish. Returns
+ * whether B finished; B's thread is left to join. */
+static int su_run_b_while_a_syncs(su_checker *cb, pthread_t *tb, int *started)
+{
+    pthread_mutex_lock(&su_gate.mu);
+    int entered = su_wait_for(&su_gate.entered);
+    pthread_mutex_unlock(&su_gate.mu);
+    CU_ASSERT_TRUE(entered);    /* else the wrapper never saw A's fsync */
+    *started = entered && pthread_create(tb, NULL, su_run_b, cb) == 0;
+    if (!*started)
+        return 0;
+    pthread_mutex_lock(&su_gate.mu);
+    int done = su_wait_for(&su_gate.b_done);
+    pthread_mutex_unlock(&su_gate.mu);
+    return done;
+}
+
+static void test_check_does_not_wait_for_fsync(void)
+{
+    /* Two policies on one file share its writer, as a reload does. */
+    const char *cfg = "path: ../wait.log, fsync: always";
+    mcpauth *a = su_open("wait-a", "detail-of-check-a", cfg);
+    mcpauth *b = su_open("wait-b", "detail-of-check-b", cfg);
+    char *log = tu_fmt("%s/wait.log", su_dir);
+    su_checker ca = { a, log, "detail-of-check-a", SU_T0 };
+    su_checker cb = { b, log, "detail-of-check-b", SU_T0 + 1 };
+    pthread_t ta, tb;
+    int b_started = 0;
+    su_track(log);              /* after the opens' own fsyncs */
+    su_gate_arm();
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, su_run_a, &ca), 0);
+    int b_done = su_run_b_while_a_syncs(&cb, &tb, &b_started);
+    su_gate_release();
+    pthread_join(ta, NULL);
+    if (b_started)
+        pthread_join(tb, NULL);
+    CU_ASSERT_TRUE(b_done);     /* a timeout: B waited for A's fsync */
+    CU_ASSERT_TRUE(su_gate.b_saw_a_blocked);
+    CU_ASSERT_TRUE(su_gate.b_in_log);
+    CU_ASSERT_TRUE(su_gate.b_fsyncs >= 2);  /* B's check synced its record */
+    mcpauth_close(a);
+    mcpauth_close(b);
+    CU_ASSERT_TRUE(su_file_has(log, "detail-of-check-a"));
+    CU_ASSERT_TRUE(su_file_has(log, "detail-of-check-b"));
+    CU_ASSERT_EQUAL(su_verified_records(log), 4);   /* 2 policy.loaded */
+    CU_ASSERT_EQUAL(atomic_load(&su_errors), 0);
+    atomic_store(&su_ino, 0);
+    free(log);
+}
+
+/* --- what each fsync setting syncs ------------------------------------------ */
+
+typedef struct su_counts {
+    int fsyncs, ranges, range_writes;
+    long lines, records;
+} su_counts;
+
+/* SU_CHECKS checks through a policy in su_dir/<sub> with cfg, then close:
+ * the calls seen on its log, and what the log holds. */
+static su_counts su_run_checks(const char *sub, const char *cfg)
+{
+    char *d = tu_fmt("%s/%s", su_dir, sub);
+    mkdir(d, 0700);
+    /* Made before the plugin opens it (it appends), so that its calls are
+     * counted from the first, the open's own included. */
+    char *log = tu_write(d, "audit.log", "");
+    su_track(log);
+    mcpauth *a = su_open(sub, "checked", cfg);
+    for (int i = 0; i < SU_CHECKS; i++)
+        su_check(a, SU_T0 + i);
+    mcpauth_close(a);
+    su_counts c = { atomic_load(&su_fsyncs), atomic_load(&su_ranges),
+                    atomic_load(&su_range_writes), su_count_lines(log),
+                    su_verified_records(log) };
+    atomic_store(&su_ino, 0);
+    free(log);
+    free(d);
+    return c;
+}
+
+static void test_interval_starts_writeback(void)
+{
+    su_counts c = su_run_checks("interval", "path: audit.log, fsync: interval");
+    CU_ASSERT_TRUE(c.range_writes >= 1);
+    CU_ASSERT_EQUAL(c.ranges, c.range_writes);  /* write-back only: no wait */
+    CU_ASSERT_TRUE(c.fsyncs >= 1);
+    CU_ASSERT_EQUAL(c.lines, SU_CHECKS + 1);    /* and policy.loaded */
+    CU_ASSERT_EQUAL(c.records, SU_CHECKS + 1);
+    CU_ASSERT_EQUAL(atomic_load(&su_errors), 0);
+}
+
+static void test_never_leaves_sync_to_kernel(void)
+{
+    /* The same run with interval first: the wrappers do see this
+     * plugin's calls, so the zeros below mean none were made. */
+    su_counts ctl = su_run_checks("never-ctl", "path: audit.log, fsync: interval");
+    CU_ASSERT_TRUE_FATAL(ctl.fsyncs >= 1 && ctl.range_writes >= 1);
+    su_counts c = su_run_checks("never", "path: audit.log, fsync: never");
+    CU_ASSERT_EQUAL(c.ranges, 0);
+    CU_ASSERT_EQUAL(c.fsyncs, 0);
+    CU_ASSERT_EQUAL(c.lines, SU_CHECKS + 1);
+    CU_ASSERT_EQUAL(c.records, SU_CHECKS + 1);
+    CU_ASSERT_EQUAL(atomic_load(&su_errors), 0);
+}
+
+static int su_add_suites(void)
+{
+    CU_pSuite s = CU_add_suite("audit-file sync", su_setup, su_teardown);
+    if (!s)
+        return -1;
+    CU_add_test(s, "a check does not wait for another check's fsync",
+                test_check_does_not_wait_for_fsync);
+    CU_add_test(s, "interval starts write-back with each batch",
+                test_interval_starts_writeback);
+    CU_add_test(s, "never leaves sync to the kernel",
+                test_never_leaves_sync_to_kernel);
+    return 0;
+}
+
+int main(void)
+{
+    return tu_main(su_add_suites);
+}
