@@ -62,11 +62,15 @@ static inline const char *mcpauth__key_id_guess(const char *text, size_t n)
     return n > MCPAUTH__KEY_BODY_LEN ? text + n - MCPAUTH__KEY_BODY_LEN : NULL;
 }
 
-/* The secret side of one record. */
+/* The secret side of one record. `sel` is a byte at which cur and prev
+ * differ (0 when there is no prev, or they are equal), set by
+ * mcpauth__snap_push: verification looks at that byte of the presented
+ * key's hash to pick which of the two to compare (keystore.c). */
 typedef struct mcpauth__key_hashes {
     unsigned char cur[MCPAUTH__KEY_HASH_LEN];
     unsigned char prev[MCPAUTH__KEY_HASH_LEN];
-    int has_prev;
+    unsigned char has_prev;
+    unsigned char sel;
 } mcpauth__key_hashes;
 
 /* A slot of the id table. The id is kept in the slot itself so that a

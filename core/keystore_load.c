@@ -162,6 +162,16 @@ mcpauth_status mcpauth__snap_reserve(mcpauth__snap *s, size_t cap)
     return MCPAUTH_OK;
 }
 
+/* The first byte at which the two hashes differ. Computed at load, where
+ * its time says nothing to a client. */
+static unsigned char key_hashes_sel(const mcpauth__key_hashes *h)
+{
+    for (unsigned i = 0; h->has_prev && i < MCPAUTH__KEY_HASH_LEN; i++)
+        if (h->cur[i] != h->prev[i])
+            return (unsigned char)i;
+    return 0;
+}
+
 mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
                                   const mcpauth__key_hashes *h)
 {
@@ -171,6 +181,7 @@ mcpauth_status mcpauth__snap_push(mcpauth__snap *s, const mcpauth_key_info *k,
         return st;
     s->keys[s->count] = *k;
     s->hashes[s->count] = *h;
+    s->hashes[s->count].sel = key_hashes_sel(h);
     s->count++;
     return MCPAUTH_OK;
 }

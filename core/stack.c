@@ -493,7 +493,17 @@ mcpauth_status mcpauth__stack_check(mcpauth_stack *s, const mcpauth_request *req
                                     mcpauth_trace_entry *trace, size_t cap,
                                     size_t *ntrace, uint64_t t0)
 {
-    mcpauth_ctx ctx = { .stack = s, .req = req, .dry = (flags & MCPAUTH_CHECK_DRY_RUN) != 0 };
+    /* Performance: only the fields read before they are written are set.
+     * Zeroing the whole context (the principal and the address too) took a
+     * `rep stos`, ~1% of a `full` decision in perf. */
+    mcpauth_ctx ctx;
+    ctx.stack = s;
+    ctx.req = req;
+    ctx.addr_parsed = 0;
+    ctx.has_principal = 0;
+    ctx.release = NULL;
+    ctx.release_arg = NULL;
+    ctx.dry = (flags & MCPAUTH_CHECK_DRY_RUN) != 0;
     eval_state e;
     e.imp = IMP_UNDEF;
     e.deny_at = e.allow_at = e.opt_deny_at = e.opt_allow_at = e.error_at = -1;

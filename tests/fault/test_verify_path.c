@@ -1,7 +1,8 @@
 /* test_verify_path.c: mcpauth_store_verify does the same secret-dependent
  * work whether the id is unknown, the secret is wrong in its first or its
  * last character, the key is revoked, or the key is right: one BLAKE2b hash
- * of the same length and two constant-time comparisons of 32 bytes. The
+ * of the same length, a constant-time comparison of one byte (which of the
+ * two stored hashes to compare) and one of 32 bytes. The
  * calls are counted by wrapping them at link time (-Wl,--wrap), so the test
  * is exact and needs no clock. The measured times are in docs/security.md
  * (tests/fault/timing.c). */
@@ -115,7 +116,7 @@ static void test_same_work(void)
     work ok = verify(s, good, MCPAUTH_REASON_OK);
     CU_ASSERT_EQUAL(ok.hashes, 1);
     CU_ASSERT_EQUAL(ok.compares, 2);
-    CU_ASSERT_EQUAL(ok.compared_bytes, 64);
+    CU_ASSERT_EQUAL(ok.compared_bytes, 1 + 32);
     strcpy(k, good);
     kt_flip_id(k, 0);
     assert_same(ok, verify(s, k, MCPAUTH_REASON_BAD_CREDENTIALS));
@@ -126,6 +127,21 @@ static void test_same_work(void)
     kt_flip_secret(k, KT_SECRET_LEN - 1);
     assert_same(ok, verify(s, k, MCPAUTH_REASON_BAD_CREDENTIALS));
     assert_same(ok, verify(s, gone, MCPAUTH_REASON_REVOKED));
+
+    /* During a rotation's grace both secrets work, and the old one, the new
+     * one and a wrong one cost what a key without a previous secret costs. */
+    char fresh[MCPAUTH_KEY_TEXT_MAX];
+    mcpauth_key_info *ginfo = NULL;
+    spec.name = "rotating";
+    CU_ASSERT_FATAL(mcpauth_store_create(s, &spec, 0, k, sizeof k, &ginfo, &err) == 0);
+    CU_ASSERT_FATAL(mcpauth_store_rotate(s, ginfo->id, 86400000, 0, fresh, sizeof fresh,
+                                         NULL, &err) == MCPAUTH_OK);
+    assert_same(ok, verify(s, k, MCPAUTH_REASON_OK));
+    assert_same(ok, verify(s, fresh, MCPAUTH_REASON_OK));
+    kt_flip_secret(fresh, 0);
+    assert_same(ok, verify(s, fresh, MCPAUTH_REASON_BAD_CREDENTIALS));
+    mcpauth_key_info_free(ginfo);
+    sodium_memzero(fresh, sizeof fresh);
 
     /* A key whose checksum is wrong is refused before any hashing: the
      * checksum covers only the presented text, so it says nothing about

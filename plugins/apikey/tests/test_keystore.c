@@ -646,6 +646,59 @@ static void test_rotation_grace(void)
     mcpauth_store_close(s);
 }
 
+/* A store file with one key, id `id`, whose hashes are given in hex. */
+static void write_grace_store(const char *id, const char *cur_hex,
+                              const char *prev_hex)
+{
+    char *d = tu_fmt("%s/pick", dir);
+    mkdir(d, 0700);
+    char *text = tu_fmt("version: 1\nprefix: \"mcp\"\nkeys:\n"
+                        "  - id: \"%s\"\n    name: \"svc\"\n    type: live\n"
+                        "    created: \"2027-01-15T08:00:00.000Z\"\n"
+                        "    hash: \"%s\"\n    previous_hash: \"%s\"\n"
+                        "    grace_until: \"2027-01-16T08:00:00.000Z\"\n",
+                        id, cur_hex, prev_hex);
+    free(tu_write(d, "keys.yaml", text));
+    free(text);
+    free(d);
+}
+
+/* Verification compares the presented key with one of the two hashes,
+ * picked by the first byte at which they differ (keystore.c,
+ * hash_matches). Whichever that byte is, the current secret is accepted as
+ * current, the previous one as in grace (until the grace ends), and no
+ * other. The second hash of each pair is the first with one byte changed,
+ * so the pick must look at exactly that byte. */
+static void test_grace_pick_every_byte(void)
+{
+    static const unsigned at[] = { 0, 1, 15, 31 };
+    char id[] = "PickPickPick", key[96], other[96];
+    fresh("pick");
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        for (int known_is_prev = 0; known_is_prev <= 1; known_is_prev++) {
+            unsigned char h[MCPAUTH__KEY_HASH_LEN], g[MCPAUTH__KEY_HASH_LEN];
+            char hx[2 * sizeof(h) + 1], gx[2 * sizeof(g) + 1];
+            size_t n = mcpauth__key_generate("mcp", "live", id, key, sizeof(key));
+            mcpauth__key_generate("mcp", "live", id, other, sizeof(other));
+            mcpauth__key_hash(key, n, h);
+            memcpy(g, h, sizeof(g));
+            g[at[i]] ^= 0x5a;
+            sodium_bin2hex(hx, sizeof(hx), h, sizeof(h));
+            sodium_bin2hex(gx, sizeof(gx), g, sizeof(g));
+            write_grace_store(id, known_is_prev ? gx : hx, known_is_prev ? hx : gx);
+            mcpauth_store *s = must_open(0);
+            int grace = -1;
+            CU_ASSERT_EQUAL(verify(s, key, T0, &grace), MCPAUTH_REASON_OK);
+            CU_ASSERT_EQUAL(grace, known_is_prev);
+            CU_ASSERT_EQUAL(verify(s, other, T0, NULL), MCPAUTH_REASON_BAD_CREDENTIALS);
+            CU_ASSERT_EQUAL(verify(s, key, T0 + DAY, NULL),
+                            known_is_prev ? MCPAUTH_REASON_BAD_CREDENTIALS
+                                          : MCPAUTH_REASON_OK);
+            mcpauth_store_close(s);
+        }
+    }
+}
+
 static void test_bad_input_writes_nothing(void)
 {
     fresh("badinput");
@@ -880,6 +933,8 @@ static int add(void)
            !CU_add_test(s, "verify outcomes", test_verify_outcomes) ||
            !CU_add_test(s, "prefetch is a hint", test_prefetch_is_a_hint) ||
            !CU_add_test(s, "rotation grace", test_rotation_grace) ||
+           !CU_add_test(s, "grace: the hash compared is picked by any byte",
+                        test_grace_pick_every_byte) ||
            !CU_add_test(s, "bad input writes nothing", test_bad_input_writes_nothing) ||
            !CU_add_test(s, "fields round-trip", test_fields_roundtrip) ||
            !CU_add_test(s, "prefix option", test_prefix_option) ||
