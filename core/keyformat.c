@@ -218,11 +218,11 @@ int mcpauth__key_id_ok(const char *id)
     return id[MCPAUTH__KEY_ID_LEN] == '\0';
 }
 
-mcpauth__key_fault mcpauth__key_parse(const char *text, mcpauth__key_parts *out)
+mcpauth__key_fault mcpauth__key_parse(const char *text, size_t n,
+                                      mcpauth__key_parts *out)
 {
     memset(out, 0, sizeof(*out));
-    size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
-    if (n == 0)
+    if (!text || n == 0)
         return MCPAUTH__KEY_EMPTY;
     if (n >= MCPAUTH_KEY_TEXT_MAX)
         return MCPAUTH__KEY_TOO_LONG;

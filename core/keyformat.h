@@ -47,8 +47,11 @@ uint32_t mcpauth__crc32(const void *data, size_t len);
 /* The same through the tables alone, whatever the CPU offers (tests). */
 uint32_t mcpauth__crc32_portable(const void *data, size_t len);
 
-/* Split and check a key text (reads at most MCPAUTH_KEY_TEXT_MAX bytes). */
-mcpauth__key_fault mcpauth__key_parse(const char *text, mcpauth__key_parts *out);
+/* Split and check a key text of n bytes, where n is
+ * strnlen(text, MCPAUTH_KEY_TEXT_MAX) (0 for NULL): the caller has usually
+ * measured it already (mcpauth_store_verify, for its prefetch). */
+mcpauth__key_fault mcpauth__key_parse(const char *text, size_t n,
+                                      mcpauth__key_parts *out);
 const char *mcpauth__key_fault_name(mcpauth__key_fault f);
 
 /* A valid prefix: 1..16 of [a-z0-9], starting with a letter. */

@@ -235,11 +235,11 @@ void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
      * (the body is the key's last characters) is known before the key is
      * parsed, so the slot is fetched while the parse and the CRC run. A
      * malformed key only costs a useless prefetch. */
-    const char *guess = text ? mcpauth__key_id_guess(text, strnlen(text, MCPAUTH_KEY_TEXT_MAX))
-                             : NULL;
+    size_t n = text ? strnlen(text, MCPAUTH_KEY_TEXT_MAX) : 0;
+    const char *guess = text ? mcpauth__key_id_guess(text, n) : NULL;
     uint64_t h_id = guess ? mcpauth__snap_prefetch(snap, guess) : 0;
     mcpauth__key_parts kp;
-    if (mcpauth__key_parse(text, &kp) != MCPAUTH__KEY_WELLFORMED)
+    if (mcpauth__key_parse(text, n, &kp) != MCPAUTH__KEY_WELLFORMED)
         goto deny;
     memcpy(out->key_id, kp.id, MCPAUTH__KEY_ID_LEN);
     if (!(kp.type & types))

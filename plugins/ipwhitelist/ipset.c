@@ -1,6 +1,7 @@
 /* ipset.c: see ipset.h. */
 #include "ipset.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,21 @@ void ipw_set_finish(ipw_set *s)
         s->n[f] = ipw_merge(s->r[f], s->n[f]);
 }
 
+/* memcmp(a, b, 16) <= 0 for two addresses in network order, as two
+ * big-endian 64-bit words. Performance: this runs at every step of the
+ * search below, on every check; three calls of libc's memcmp were ~100
+ * instructions of a `full` decision (callgrind). */
+static int ipw_addr_le(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    a0 = be64toh(a0), a1 = be64toh(a1), b0 = be64toh(b0), b1 = be64toh(b1);
+    return a0 < b0 || (a0 == b0 && a1 <= b1);
+}
+
 int ipw_set_contains(const ipw_set *s, const ipw_addr *a)
 {
     int f = ipw_family_index(a->family);
@@ -66,12 +82,12 @@ int ipw_set_contains(const ipw_set *s, const ipw_addr *a)
     /* Find the last range whose start is <= a; only it can hold a. */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(v[mid].lo, a->b, 16) <= 0)
+        if (ipw_addr_le(v[mid].lo, a->b))
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo > 0 && memcmp(a->b, v[lo - 1].hi, 16) <= 0;
+    return lo > 0 && ipw_addr_le(a->b, v[lo - 1].hi);
 }
 
 size_t ipw_set_size(const ipw_set *s)

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_init();
     char *text = fz_cstr(data, size);
     mcpauth__key_parts kp;
-    mcpauth__key_fault f = mcpauth__key_parse(text, &kp);
+    mcpauth__key_fault f =
+        mcpauth__key_parse(text, strnlen(text, MCPAUTH_KEY_TEXT_MAX), &kp);
     if (!mcpauth__key_fault_name(f))
         abort();
     if (f == MCPAUTH__KEY_WELLFORMED &&

@@ -20,7 +20,7 @@ static void make_good(void)
 static mcpauth__key_fault parse(const char *s)
 {
     mcpauth__key_parts p;
-    return mcpauth__key_parse(s, &p);
+    return mcpauth__key_parse(s, s ? strnlen(s, MCPAUTH_KEY_TEXT_MAX) : 0, &p);
 }
 
 static void test_crc32_vector(void)
@@ -80,7 +80,7 @@ static void test_roundtrip(void)
     CU_ASSERT_EQUAL(strlen(key), n);
     CU_ASSERT_EQUAL(strncmp(key, "lmk_test_", 9), 0);
     mcpauth__key_parts p;
-    CU_ASSERT_EQUAL(mcpauth__key_parse(key, &p), MCPAUTH__KEY_WELLFORMED);
+    CU_ASSERT_EQUAL(mcpauth__key_parse(key, strlen(key), &p), MCPAUTH__KEY_WELLFORMED);
     CU_ASSERT_EQUAL(p.prefix_len, 3);
     CU_ASSERT_EQUAL(p.type, MCPAUTH_KEY_TYPE_TEST);
     CU_ASSERT_EQUAL(memcmp(p.id, id, MCPAUTH__KEY_ID_LEN), 0);
