@@ -454,17 +454,25 @@ static void af_requeue(af_writer *w, size_t from)
     w->batch.len = 0;
 }
 
-/* fsync what was written through fd, a duplicate of the log's descriptor,
- * then close it.
- * Performance: under a heavy write load an fsync here takes 100 ms or more.
- * Under `io` it held up every check that found the queue full (such a check
- * waits for `io` to write the queue itself), for as long as the disk took.
- * Outside `io`, checks and the writer thread keep writing while the disk
- * syncs; the duplicate stays valid if a rotation closes the original. What
- * was written before this call is on disk when it returns, as before. */
-static void af_sync(af_writer *w, int fd)
+/* The disk's part of af_drain, on fd, a duplicate of the log's descriptor
+ * (or -1), once `io` is released: start the write-back of what was just
+ * written (`range`), then fsync (`sync`), then close fd.
+ * Performance: under a heavy write load an fsync that found all of the
+ * last second's records still in memory took 100 to 190 ms. Under `io` it
+ * held up every check that found the queue full (such a check waits for
+ * `io` to write the queue itself). Starting the write-back with each batch
+ * (it does not wait, unless the disk's queue is full) leaves the fsync
+ * little to do, and neither call runs under `io`, so checks and the writer
+ * thread keep writing meanwhile; the duplicate stays valid if a rotation
+ * closes the original. What was written before the fsync began is on disk
+ * when it returns, as before. */
+static void af_to_disk(af_writer *w, int fd, int range, int sync)
 {
-    int err = fsync(fd) != 0 ? errno : 0;
+    if (fd < 0)
+        return;
+    if (range)
+        (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    int err = sync && fsync(fd) != 0 ? errno : 0;
     close(fd);
     if (!err)
         return;
@@ -473,8 +481,8 @@ static void af_sync(af_writer *w, int fd)
     pthread_mutex_unlock(&w->io);
 }
 
-/* Write out everything queued; fsync when asked to or when the interval
- * is due. */
+/* Write out everything queued; with fsync: interval, start its write-back;
+ * fsync when asked to or when the interval is due. */
 static void af_drain(af_writer *w, int force_fsync)
 {
     pthread_mutex_lock(&w->io);
@@ -485,29 +493,28 @@ static void af_drain(af_writer *w, int force_fsync)
     w->queue.len = 0;
     af_settings s = w->set;
     pthread_mutex_unlock(&w->mu);
+    int range = 0;
     if (w->batch.len > 0) {
         size_t done = w->fd >= 0 || af_open_file(w) == 0
                           ? af_write_batch(w, &s) : 0;
         if (done < w->batch.len)
             af_requeue(w, done);
         w->batch.len = 0;
-        if (s.fsync == AF_FSYNC_INTERVAL && w->fd >= 0)
-            (void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        range = s.fsync == AF_FSYNC_INTERVAL && done > 0;
     }
     uint64_t now = af_mono_ns();
     int due = s.fsync == AF_FSYNC_INTERVAL && now - w->last_fsync_ns >= AF_NS;
-    int sync_fd = -1;
-    if (w->fd >= 0 && w->dirty && (force_fsync || due)) {
+    int sync = w->fd >= 0 && w->dirty && (force_fsync || due);
+    int fd = w->fd >= 0 && (range || sync) ? fcntl(w->fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (sync) {
         w->dirty = 0;
         w->last_fsync_ns = now;
-        sync_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
-        if (sync_fd < 0)
+        if (fd < 0)
             af_fail(w, "audit-file: cannot fsync %s: %s", w->path,
                     strerror(errno));
     }
     pthread_mutex_unlock(&w->io);
-    if (sync_fd >= 0)
-        af_sync(w, sync_fd);
+    af_to_disk(w, fd, range, sync);
 }
 
 static void *af_thread(void *arg)
