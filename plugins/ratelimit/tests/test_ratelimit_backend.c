@@ -244,6 +244,41 @@ static void test_eviction_order(void)
     be.destroy(be.self);
 }
 
+/* Recency is kept to 64 ms (rl_touch): a counter seen again within the
+ * 64 ms step in which it was last put first keeps its place in the
+ * eviction order; seen in a later step, it goes to the front. Which counter
+ * a newcomer evicted shows in the budgets: an evicted counter comes back
+ * with its whole burst (2), a kept one has spent it. */
+static void test_recency_step(void)
+{
+    const int64_t base = T0 - T0 % 64;
+    for (int later = 0; later <= 1; later++) {
+        rl_backend be;
+        CU_ASSERT_EQUAL_FATAL(rl_memory_backend_new(&be, 256, &RULE), MCPAUTH_OK);
+        rl_key k0, k1, k;
+        ip_key(&k0, 0);
+        ip_key(&k1, 1);
+        for (unsigned i = 0; i < 256; i++) {
+            ip_key(&k, i);
+            CU_ASSERT_EQUAL(take(&be, &k, base), 1);
+        }
+        int64_t again = base + (later ? 64 : 63);
+        CU_ASSERT_EQUAL(take(&be, &k0, again), 1); /* its second token */
+        ip_key(&k, 1000);
+        CU_ASSERT_EQUAL(take(&be, &k, again), 1);  /* evicts one */
+        CU_ASSERT_EQUAL(be.tracked(be.self), 256);
+        if (later) {
+            CU_ASSERT_EQUAL(take(&be, &k0, again), 0); /* kept, spent */
+            CU_ASSERT_EQUAL(take(&be, &k1, again), 1); /* evicted instead */
+            CU_ASSERT_EQUAL(take(&be, &k1, again), 1);
+        } else {
+            CU_ASSERT_EQUAL(take(&be, &k0, again), 1); /* evicted */
+            CU_ASSERT_EQUAL(take(&be, &k0, again), 1);
+        }
+        be.destroy(be.self);
+    }
+}
+
 /* An entry whose state has run out (an expired lockout) goes before an
  * active counter, even a less recently used one. */
 static void test_idle_goes_first(void)
@@ -380,6 +415,7 @@ static int add_suites(void)
     CU_add_test(s, "keys", test_keys);
     CU_add_test(s, "bound holds, lockouts stay", test_bound_and_lockouts);
     CU_add_test(s, "eviction order", test_eviction_order);
+    CU_add_test(s, "recency is kept to 64 ms", test_recency_step);
     CU_add_test(s, "idle entries go first", test_idle_goes_first);
     CU_add_test(s, "only lockouts: soonest end goes", test_only_lockouts);
     CU_add_test(s, "dry calls create nothing", test_dry_creates_nothing);
