@@ -54,7 +54,11 @@ struct af_writer {
     uint64_t seq;
     char hash[MCPAUTH__AUDIT_HASH_HEX + 1];
     uint64_t last_fsync_ns;
-    int dirty;
+    /* Writes made, and how many of them an fsync is known to have put on
+     * disk. A drain that must sync syncs whenever the two differ, even
+     * while another thread's fsync is under way: that one may have begun
+     * before this drain's records were written, or may yet fail. */
+    uint64_t writes, synced;
     int failure_reported;
     atomic_int failed;
 };
@@ -306,8 +310,8 @@ fail:
 static int af_rotate(af_writer *w, const af_settings *s)
 {
     char from[PATH_MAX], to[PATH_MAX];
-    if (s->fsync != AF_FSYNC_NEVER)
-        (void)fsync(w->fd);
+    if (s->fsync != AF_FSYNC_NEVER && fsync(w->fd) == 0)
+        w->synced = w->writes;
     close(w->fd);
     w->fd = -1;
     for (unsigned i = s->keep + 1;; i++) {   /* left over from a larger keep */
@@ -365,7 +369,7 @@ static int af_flush_out(af_writer *w, size_t n, uint64_t seq, const char *hash)
     memcpy(w->hash, hash, sizeof(w->hash));
     memmove(w->out.p, w->out.p + n, w->out.len - n);
     w->out.len -= n;
-    w->dirty = 1;
+    w->writes++;
     af_recovered(w);
     return 0;
 }
@@ -466,7 +470,8 @@ static void af_requeue(af_writer *w, size_t from)
  * thread keep writing meanwhile; the duplicate stays valid if a rotation
  * closes the original. What was written before the fsync began is on disk
  * when it returns, as before. */
-static void af_to_disk(af_writer *w, int fd, int range, int sync)
+static void af_to_disk(af_writer *w, int fd, int range, int sync,
+                       uint64_t upto)
 {
     if (fd < 0)
         return;
@@ -474,10 +479,13 @@ static void af_to_disk(af_writer *w, int fd, int range, int sync)
         (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     int err = sync && fsync(fd) != 0 ? errno : 0;
     close(fd);
-    if (!err)
+    if (!sync)
         return;
     pthread_mutex_lock(&w->io);
-    af_fail(w, "audit-file: cannot fsync %s: %s", w->path, strerror(err));
+    if (err)
+        af_fail(w, "audit-file: cannot fsync %s: %s", w->path, strerror(err));
+    else if (w->synced < upto)
+        w->synced = upto; /* the first `upto` writes are on disk */
     pthread_mutex_unlock(&w->io);
 }
 
@@ -504,17 +512,17 @@ static void af_drain(af_writer *w, int force_fsync)
     }
     uint64_t now = af_mono_ns();
     int due = s.fsync == AF_FSYNC_INTERVAL && now - w->last_fsync_ns >= AF_NS;
-    int sync = w->fd >= 0 && w->dirty && (force_fsync || due);
+    int sync = w->fd >= 0 && w->writes != w->synced && (force_fsync || due);
+    uint64_t upto = w->writes;
     int fd = w->fd >= 0 && (range || sync) ? fcntl(w->fd, F_DUPFD_CLOEXEC, 0) : -1;
     if (sync) {
-        w->dirty = 0;
         w->last_fsync_ns = now;
         if (fd < 0)
             af_fail(w, "audit-file: cannot fsync %s: %s", w->path,
                     strerror(errno));
     }
     pthread_mutex_unlock(&w->io);
-    af_to_disk(w, fd, range, sync);
+    af_to_disk(w, fd, range, sync, upto);
 }
 
 static void *af_thread(void *arg)
@@ -634,14 +642,16 @@ static void af_unlink_registry(af_writer *w)
  * record (it would resume from a stale tail and fork the chain). */
 int af_writer_release(af_writer *w, uint64_t *last_seq, char *last_hash)
 {
-    pthread_mutex_lock(&af_registry_mu);
-    int last = --w->refs == 0;
     pthread_mutex_lock(&w->mu);
     int do_fsync = w->set.fsync != AF_FSYNC_NEVER;
     pthread_mutex_unlock(&w->mu);
+    /* Drain while this reference still holds the writer: once it is
+     * dropped, the last holder may free it (an fsync can take long). */
+    af_drain(w, do_fsync);
+    pthread_mutex_lock(&af_registry_mu);
+    int last = --w->refs == 0;
     if (!last) {
         pthread_mutex_unlock(&af_registry_mu);
-        af_drain(w, do_fsync);
         return 0;
     }
     af_unlink_registry(w);

@@ -154,9 +154,9 @@ static uint16_t rl_tick(int64_t now_ms)
  * Performance: an entry already put at the front within the same 64 ms
  * stays where it is. Moving it writes its neighbours and the shard's list
  * heads; with two threads serving the same clients, those cache lines went
- * back and forth between the cores on every request, and `full` reached
- * 1.55 to 1.74 times its 1-thread rate with 2 threads, against 1.62 to
- * 2.36 without the moves. Recency is kept to 64 ms: a flood evicts a client
+ * back and forth between the cores on every request: `full` with 2 threads
+ * reached 1.41 to 1.55 times its 1-thread rate, and 1.56 to 2.06 times
+ * with this rule (docs/performance.md, round 6). Recency is kept to 64 ms: a flood evicts a client
  * seen within the last 64 ms only if it cycles a whole shard that fast (at
  * the default max_tracked, over a million new addresses a second). A tick
  * that wraps round to the same value only skips one move. */

@@ -18,6 +18,7 @@
 
 #include "mcpauth/mcpauth.h"
 #include "testutil.h"
+#include "writer.h"
 
 #define SU_T0 1790000000000LL   /* injected request time */
 #define SU_WAIT_S 20            /* only detects a failure: nothing sleeps */
@@ -32,6 +33,7 @@ static atomic_int su_errors;    /* audit-file errors logged (e.g. fsync) */
  * so a descriptor number would not match. */
 static atomic_ullong su_ino, su_dev;
 static atomic_int su_fsyncs;        /* fsync on the log */
+static atomic_int su_fsyncs_done;   /* ... that returned 0 */
 static atomic_int su_ranges;        /* sync_file_range on the log, any flags */
 static atomic_int su_range_writes;  /* ... with flags SYNC_FILE_RANGE_WRITE */
 
@@ -81,6 +83,10 @@ int fsync(int fd)
     if (su_is_log(fd)) {
         atomic_fetch_add(&su_fsyncs, 1);
         su_gate_pass();
+        int r = su_real_fsync(fd);
+        if (r == 0)
+            atomic_fetch_add(&su_fsyncs_done, 1);
+        return r;
     }
     return su_real_fsync(fd);
 }
@@ -104,6 +110,7 @@ static void su_track(const char *path)
     atomic_store(&su_dev, (unsigned long long)st.st_dev);
     atomic_store(&su_ino, (unsigned long long)st.st_ino);
     atomic_store(&su_fsyncs, 0);
+    atomic_store(&su_fsyncs_done, 0);
     atomic_store(&su_ranges, 0);
     atomic_store(&su_range_writes, 0);
 }
@@ -389,6 +396,61 @@ static void test_never_leaves_sync_to_kernel(void)
     CU_ASSERT_EQUAL(atomic_load(&su_errors), 0);
 }
 
+/* --- the writer itself ------------------------------------------------------ */
+
+static void *su_flush_a(void *arg)
+{
+    af_writer *w = arg;
+    static const char body[] = "\"event\":\"custom.a\"";
+    af_writer_enqueue(w, body, sizeof(body) - 1);
+    af_writer_flush(w, 1);
+    return NULL;
+}
+
+/* With fsync: always, a record is on disk before its flush returns, even
+ * when another thread wrote it, in a batch whose fsync has not ended: B's
+ * record is queued, A's flush writes it with A's own and blocks in its
+ * fsync, then B flushes. B has nothing left to write, but it must not
+ * return before an fsync that began after its record was written has
+ * ended (its own, A's being held). */
+static void test_always_syncs_what_another_wrote(void)
+{
+    char *d = tu_fmt("%s/unit", su_dir);
+    mkdir(d, 0700);
+    char *log = tu_write(d, "audit.log", "");
+    su_track(log);
+    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
+    af_writer *w = af_writer_acquire(log, &set);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    static const char b[] = "\"event\":\"custom.b\"";
+    af_writer_enqueue(w, b, sizeof(b) - 1);
+    su_gate_arm();
+    pthread_t a;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, su_flush_a, w), 0);
+    pthread_mutex_lock(&su_gate.mu);
+    int entered = su_wait_for(&su_gate.entered);
+    pthread_mutex_unlock(&su_gate.mu);
+    CU_ASSERT_TRUE(entered);    /* else A never reached its fsync */
+    int done_before = atomic_load(&su_fsyncs_done);
+    if (entered)
+        af_writer_flush(w, 1);
+    /* A's fsync is still held: only B's own can have ended */
+    CU_ASSERT_EQUAL(atomic_load(&su_fsyncs_done), done_before + 1);
+    su_gate_release();
+    pthread_join(a, NULL);
+    atomic_store(&su_ino, 0);
+    uint64_t seq;
+    char hash[65];
+    CU_ASSERT_EQUAL(af_writer_release(w, &seq, hash), 1);
+    CU_ASSERT_EQUAL(seq, 2);
+    char *text = tu_read(log);
+    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "custom.a"));
+    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "custom.b"));
+    free(text);
+    free(log);
+    free(d);
+}
+
 static int su_add_suites(void)
 {
     CU_pSuite s = CU_add_suite("audit-file sync", su_setup, su_teardown);
@@ -396,10 +458,12 @@ static int su_add_suites(void)
         return -1;
     CU_add_test(s, "a check does not wait for another check's fsync",
                 test_check_does_not_wait_for_fsync);
-    CU_add_test(s, "interval starts write-back with each batch",
+    CU_add_test(s, "interval starts write-back",
                 test_interval_starts_writeback);
     CU_add_test(s, "never leaves sync to the kernel",
                 test_never_leaves_sync_to_kernel);
+    CU_add_test(s, "always: a flush syncs what another thread wrote",
+                test_always_syncs_what_another_wrote);
     return 0;
 }
 
