@@ -99,10 +99,27 @@ int tu_run(const char *cmd, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+void tu_rmtree_unless_kept(char *dir)
+{
+    if (!getenv("KEEP_TEST_DIR"))
+        tu_rmtree(dir);
+    else
+        fprintf(stderr, "kept %s\n", dir);
+    free(dir);
+}
+
 const char *tu_plugin_dir(void)
 {
     const char *d = getenv("MCPAUTH_TEST_PLUGIN_DIR");
     return d ? d : "build/lib/mcpauth";
+}
+
+const char *tu_script_so(void)
+{
+    static char path[1024];
+    const char *d = getenv("MCPAUTH_TEST_SCRIPT_DIR");
+    snprintf(path, sizeof(path), "%s/mcpauth_script.so", d ? d : "build/tests/plugins");
+    return path;
 }
 
 void tu_expect_config_error(const char *dir, const char *plugin, const char *config,

@@ -9,6 +9,9 @@
 char *tu_mkdtemp(void);
 /* Remove a directory tree. */
 void tu_rmtree(const char *dir);
+/* Remove dir (or, when KEEP_TEST_DIR is set, say where it was kept) and
+ * free the string. */
+void tu_rmtree_unless_kept(char *dir);
 /* Write text to dir/name (mode 0600), returning the full path (caller frees). */
 char *tu_write(const char *dir, const char *name, const char *text);
 /* Read a whole file into a new NUL-terminated string, or NULL. */
@@ -18,6 +21,8 @@ char *tu_read(const char *path);
 int tu_run(const char *cmd, char **out);
 /* The directory holding the build tree's plugins (MCPAUTH_TEST_PLUGIN_DIR). */
 const char *tu_plugin_dir(void);
+/* The scripted test plugin, mcpauth_script.so, in MCPAUTH_TEST_SCRIPT_DIR. */
+const char *tu_script_so(void);
 /* asprintf that aborts on failure. */
 char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -23,20 +23,8 @@ static int setup(void)
 
 static int teardown(void)
 {
-    if (!getenv("KEEP_TEST_DIR"))
-        tu_rmtree(dir);
-    else
-        fprintf(stderr, "kept %s\n", dir);
-    free(dir);
+    tu_rmtree_unless_kept(dir);
     return 0;
-}
-
-static const char *script_so(void)
-{
-    static char path[1024];
-    const char *d = getenv("MCPAUTH_TEST_SCRIPT_DIR");
-    snprintf(path, sizeof(path), "%s/mcpauth_script.so", d ? d : "build/tests/plugins");
-    return path;
 }
 
 /* The audit entry's control flag: on_error: deny needs required. */
@@ -63,7 +51,7 @@ static char *write_policy(const char *sub, const char *vote, const char *reason,
         "  - plugin: audit-file\n"
         "    control: %s\n"
         "    config: { %s }\n",
-        script_so(), vote, reason, audit_control, cfg);
+        tu_script_so(), vote, reason, audit_control, cfg);
     char *p = tu_write(d, "policy.yaml", yaml);
     free(yaml);
     free(d);

@@ -130,22 +130,9 @@ static int su_setup(void)
 
 static int su_teardown(void)
 {
-    if (!getenv("KEEP_TEST_DIR"))
-        tu_rmtree(su_dir);
-    else
-        fprintf(stderr, "kept %s\n", su_dir);
-    free(su_dir);
+    tu_rmtree_unless_kept(su_dir);
     pthread_cond_destroy(&su_gate.cv);
     return 0;
-}
-
-static const char *su_script_so(void)
-{
-    static char path[1024];
-    const char *d = getenv("MCPAUTH_TEST_SCRIPT_DIR");
-    snprintf(path, sizeof(path), "%s/mcpauth_script.so",
-             d ? d : "build/tests/plugins");
-    return path;
 }
 
 static void su_log(void *arg, int level, const char *msg)
@@ -171,7 +158,7 @@ static mcpauth *su_open(const char *sub, const char *detail, const char *cfg)
         "  - plugin: audit-file\n"
         "    control: optional\n"
         "    config: { %s }\n",
-        su_script_so(), detail, cfg);
+        tu_script_so(), detail, cfg);
     char *p = tu_write(d, "policy.yaml", yaml);
     mcpauth *a = NULL;
     mcpauth_error err;

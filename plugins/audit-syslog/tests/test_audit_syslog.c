@@ -32,14 +32,6 @@ static int teardown(void)
     return 0;
 }
 
-static const char *script_so(void)
-{
-    static char path[1024];
-    const char *d = getenv("MCPAUTH_TEST_SCRIPT_DIR");
-    snprintf(path, sizeof(path), "%s/mcpauth_script.so", d ? d : "build/tests/plugins");
-    return path;
-}
-
 /* A receiving socket; a receive timeout only so that a broken plugin fails
  * the test instead of hanging it. */
 static void recv_guard(int fd)
@@ -113,7 +105,7 @@ static mcpauth *open_stack(const char *vote, const char *reason, const char *cfg
         "  - plugin: audit-syslog\n"
         "    control: optional\n"
         "    config: { %s }\n",
-        script_so(), vote, reason, cfg);
+        tu_script_so(), vote, reason, cfg);
     char *p = tu_write(dir, "policy.yaml", yaml);
     mcpauth *a = NULL;
     mcpauth_options o = MCPAUTH_OPTIONS_INIT;
