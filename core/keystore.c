@@ -248,8 +248,8 @@ void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,
         now_ms = mcpauth_now_ms();
     /* An unknown id goes through the comparison against a dummy hash, like
      * a known one (hash_matches), and the key is hashed either way: the
-     * time taken does not say whether the id exists. The prefix and type need no check of their
-     * own: the hash covers the whole key. */
+     * time taken does not say whether the id exists. The prefix and type
+     * need no check of their own: the hash covers the whole key. */
     /* A well-formed key's id is where the prefetch guessed: hashed once. */
     long i = mcpauth__snap_find_hashed(snap, kp.id,
                                        kp.id == guess ? h_id : mcpauth__snap_id_hash(kp.id));

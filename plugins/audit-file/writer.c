@@ -462,7 +462,7 @@ static void af_requeue(af_writer *w, size_t from)
  * (or -1), once `io` is released: start the write-back of what was just
  * written (`range`), then fsync (`sync`), then close fd.
  * Performance: under a heavy write load an fsync that found all of the
- * last second's records still in memory took 100 to 190 ms. Under `io` it
+ * last second's records still in memory took 110 to 190 ms. Under `io` it
  * held up every check that found the queue full (such a check waits for
  * `io` to write the queue itself). Starting the write-back with each batch
  * (it does not wait, unless the disk's queue is full) leaves the fsync

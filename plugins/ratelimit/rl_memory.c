@@ -151,15 +151,16 @@ static uint16_t rl_tick(int64_t now_ms)
 
 /* Mark entry i as just used: front of its list, or onto the list its state
  * now calls for. Lockouts keep their place (ordered by start).
- * Performance: an entry already put at the front within the same 64 ms
+ * Performance: an entry already put at the front in the current 64 ms step
  * stays where it is. Moving it writes its neighbours and the shard's list
  * heads; with two threads serving the same clients, those cache lines went
  * back and forth between the cores on every request: `full` with 2 threads
  * reached 1.41 to 1.55 times its 1-thread rate, and 1.56 to 2.06 times
- * with this rule (docs/performance.md, round 6). Recency is kept to 64 ms: a flood evicts a client
- * seen within the last 64 ms only if it cycles a whole shard that fast (at
- * the default max_tracked, over a million new addresses a second). A tick
- * that wraps round to the same value only skips one move. */
+ * with this rule (docs/performance.md, round 6). A client still sending is
+ * at most one step behind its place, so a flood evicts it only if it
+ * cycles a whole shard within 64 to 128 ms (at the default max_tracked,
+ * several hundred thousand new addresses a second). A tick that wraps
+ * round to the same value only skips one move. */
 static void rl_touch(const rl_memory *m, rl_shard *sh, uint32_t i,
                      int64_t now_ms)
 {
