@@ -57,8 +57,12 @@ struct af_writer {
     /* Writes made, and how many of them an fsync is known to have put on
      * disk. A drain that must sync syncs whenever the two differ, even
      * while another thread's fsync is under way: that one may have begun
-     * before this drain's records were written, or may yet fail. */
-    uint64_t writes, synced;
+     * before this drain's records were written, or may yet fail. The
+     * descriptors synced are duplicates of one open file, to which Linux
+     * reports a write-back error once: an fsync that succeeds while
+     * another fails proves nothing, so `synced` only moves when no fsync
+     * failed since the successful one began (sync_errors). */
+    uint64_t writes, synced, sync_errors;
     int failure_reported;
     atomic_int failed;
 };
@@ -310,8 +314,15 @@ fail:
 static int af_rotate(af_writer *w, const af_settings *s)
 {
     char from[PATH_MAX], to[PATH_MAX];
-    if (s->fsync != AF_FSYNC_NEVER && fsync(w->fd) == 0)
-        w->synced = w->writes;
+    if (s->fsync != AF_FSYNC_NEVER) {
+        if (fsync(w->fd) == 0) {
+            w->synced = w->writes;
+        } else {
+            w->sync_errors++;
+            af_fail(w, "audit-file: cannot fsync %s: %s", w->path,
+                    strerror(errno));
+        }
+    }
     close(w->fd);
     w->fd = -1;
     for (unsigned i = s->keep + 1;; i++) {   /* left over from a larger keep */
@@ -471,7 +482,7 @@ static void af_requeue(af_writer *w, size_t from)
  * closes the original. What was written before the fsync began is on disk
  * when it returns, as before. */
 static void af_to_disk(af_writer *w, int fd, int range, int sync,
-                       uint64_t upto)
+                       uint64_t upto, uint64_t errors)
 {
     if (fd < 0)
         return;
@@ -482,10 +493,12 @@ static void af_to_disk(af_writer *w, int fd, int range, int sync,
     if (!sync)
         return;
     pthread_mutex_lock(&w->io);
-    if (err)
+    if (err) {
+        w->sync_errors++;
         af_fail(w, "audit-file: cannot fsync %s: %s", w->path, strerror(err));
-    else if (w->synced < upto)
+    } else if (w->sync_errors == errors && w->synced < upto) {
         w->synced = upto; /* the first `upto` writes are on disk */
+    }
     pthread_mutex_unlock(&w->io);
 }
 
@@ -513,7 +526,7 @@ static void af_drain(af_writer *w, int force_fsync)
     uint64_t now = af_mono_ns();
     int due = s.fsync == AF_FSYNC_INTERVAL && now - w->last_fsync_ns >= AF_NS;
     int sync = w->fd >= 0 && w->writes != w->synced && (force_fsync || due);
-    uint64_t upto = w->writes;
+    uint64_t upto = w->writes, errors = w->sync_errors;
     int fd = w->fd >= 0 && (range || sync) ? fcntl(w->fd, F_DUPFD_CLOEXEC, 0) : -1;
     if (sync) {
         w->last_fsync_ns = now;
@@ -522,7 +535,7 @@ static void af_drain(af_writer *w, int force_fsync)
                     strerror(errno));
     }
     pthread_mutex_unlock(&w->io);
-    af_to_disk(w, fd, range, sync, upto);
+    af_to_disk(w, fd, range, sync, upto, errors);
 }
 
 static void *af_thread(void *arg)

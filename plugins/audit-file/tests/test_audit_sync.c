@@ -34,6 +34,7 @@ static atomic_int su_errors;    /* audit-file errors logged (e.g. fsync) */
 static atomic_ullong su_ino, su_dev;
 static atomic_int su_fsyncs;        /* fsync on the log */
 static atomic_int su_fsyncs_done;   /* ... that returned 0 */
+static atomic_int su_fail_next;     /* fail the next fsync on the log (EIO) */
 static atomic_int su_ranges;        /* sync_file_range on the log, any flags */
 static atomic_int su_range_writes;  /* ... with flags SYNC_FILE_RANGE_WRITE */
 
@@ -83,6 +84,10 @@ int fsync(int fd)
     if (su_is_log(fd)) {
         atomic_fetch_add(&su_fsyncs, 1);
         su_gate_pass();
+        if (atomic_exchange(&su_fail_next, 0)) {
+            errno = EIO;
+            return -1;
+        }
         int r = su_real_fsync(fd);
         if (r == 0)
             atomic_fetch_add(&su_fsyncs_done, 1);
@@ -438,6 +443,45 @@ static void test_always_syncs_what_another_wrote(void)
     free(d);
 }
 
+/* A failed fsync is reported once (the writer fails, so that on_error:
+ * deny can act), and the next record that is written and synced clears
+ * it; nothing is lost from the file. */
+static void test_failed_fsync_is_reported(void)
+{
+    char *d = tu_fmt("%s/unit-eio", su_dir);
+    mkdir(d, 0700);
+    char *log = tu_write(d, "audit.log", "");
+    su_track(log);
+    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
+    af_writer *w = af_writer_acquire(log, &set);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    static const char a[] = "\"time\":\"2026-11-27T00:00:00.000Z\","
+                            "\"event\":\"custom.a\"";
+    static const char b[] = "\"time\":\"2026-11-27T00:00:00.001Z\","
+                            "\"event\":\"custom.b\"";
+    char msg[512];
+    atomic_store(&su_fail_next, 1);
+    af_writer_enqueue(w, a, sizeof(a) - 1);
+    af_writer_flush(w, 1);
+    CU_ASSERT_TRUE(af_writer_failed(w));
+    CU_ASSERT_EQUAL(af_writer_take_report(w, msg, sizeof(msg)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "cannot fsync"));
+    int before = atomic_load(&su_fsyncs_done);
+    af_writer_enqueue(w, b, sizeof(b) - 1);
+    af_writer_flush(w, 1);
+    CU_ASSERT_FALSE(af_writer_failed(w));
+    CU_ASSERT_EQUAL(af_writer_take_report(w, msg, sizeof(msg)), 2);
+    CU_ASSERT_EQUAL(atomic_load(&su_fsyncs_done), before + 1);
+    uint64_t seq;
+    char hash[65];
+    CU_ASSERT_EQUAL(af_writer_release(w, &seq, hash), 1);
+    CU_ASSERT_EQUAL(seq, 2);
+    CU_ASSERT_EQUAL(su_verified_records(log), 2);
+    atomic_store(&su_ino, 0);
+    free(log);
+    free(d);
+}
+
 static int su_add_suites(void)
 {
     CU_pSuite s = CU_add_suite("audit-file sync", su_setup, su_teardown);
@@ -451,6 +495,8 @@ static int su_add_suites(void)
                 test_never_leaves_sync_to_kernel);
     CU_add_test(s, "always: a flush syncs what another thread wrote",
                 test_always_syncs_what_another_wrote);
+    CU_add_test(s, "a failed fsync is reported, then cleared",
+                test_failed_fsync_is_reported);
     return 0;
 }
 
