@@ -399,6 +399,19 @@ static void *su_flush_a(void *arg)
     return NULL;
 }
 
+/* An empty log in su_dir/<sub>, tracked by the wrappers, and a writer on
+ * it with fsync: always; *log is its path (caller frees). */
+static af_writer *su_writer(const char *sub, char **log)
+{
+    char *d = tu_fmt("%s/%s", su_dir, sub);
+    mkdir(d, 0700);
+    *log = tu_write(d, "audit.log", "");
+    free(d);
+    su_track(*log);
+    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
+    return af_writer_acquire(*log, &set);
+}
+
 /* With fsync: always, a record is on disk before its flush returns, even
  * when another thread wrote it, in a batch whose fsync has not ended: B's
  * record is queued, A's flush writes it with A's own and blocks in its
@@ -407,12 +420,8 @@ static void *su_flush_a(void *arg)
  * ended (its own, A's being held). */
 static void test_always_syncs_what_another_wrote(void)
 {
-    char *d = tu_fmt("%s/unit", su_dir);
-    mkdir(d, 0700);
-    char *log = tu_write(d, "audit.log", "");
-    su_track(log);
-    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
-    af_writer *w = af_writer_acquire(log, &set);
+    char *log;
+    af_writer *w = su_writer("unit", &log);
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
     static const char b[] = "\"event\":\"custom.b\"";
     af_writer_enqueue(w, b, sizeof(b) - 1);
@@ -440,7 +449,6 @@ static void test_always_syncs_what_another_wrote(void)
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "custom.b"));
     free(text);
     free(log);
-    free(d);
 }
 
 /* A failed fsync is reported once (the writer fails, so that on_error:
@@ -448,12 +456,8 @@ static void test_always_syncs_what_another_wrote(void)
  * it; nothing is lost from the file. */
 static void test_failed_fsync_is_reported(void)
 {
-    char *d = tu_fmt("%s/unit-eio", su_dir);
-    mkdir(d, 0700);
-    char *log = tu_write(d, "audit.log", "");
-    su_track(log);
-    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
-    af_writer *w = af_writer_acquire(log, &set);
+    char *log;
+    af_writer *w = su_writer("unit-eio", &log);
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
     static const char a[] = "\"time\":\"2026-11-27T00:00:00.000Z\","
                             "\"event\":\"custom.a\"";
@@ -479,7 +483,6 @@ static void test_failed_fsync_is_reported(void)
     CU_ASSERT_EQUAL(su_verified_records(log), 2);
     atomic_store(&su_ino, 0);
     free(log);
-    free(d);
 }
 
 static int su_add_suites(void)
