@@ -485,6 +485,54 @@ static void test_failed_fsync_is_reported(void)
     free(log);
 }
 
+typedef struct su_release {
+    af_writer *w;
+    int last;
+} su_release;
+
+static void *su_release_first(void *arg)
+{
+    su_release *r = arg;
+    uint64_t seq;
+    char hash[65];
+    r->last = af_writer_release(r->w, &seq, hash);
+    return NULL;
+}
+
+/* Two holders of one writer release it while the first one's flush is in
+ * its fsync: the first still holds the writer until that fsync ends, so
+ * the second is not the last and frees nothing; the first, when its fsync
+ * ends, closes the file. Had the first dropped its hold before syncing,
+ * the second would free the writer under it. */
+static void test_release_during_fsync(void)
+{
+    char *log;
+    af_writer *w = su_writer("unit-release", &log);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
+    CU_ASSERT_PTR_EQUAL_FATAL(af_writer_acquire(log, &set), w);
+    static const char a[] = "\"time\":\"2026-11-27T00:00:00.000Z\","
+                            "\"event\":\"custom.a\"";
+    af_writer_enqueue(w, a, sizeof(a) - 1);
+    su_gate_arm();
+    su_release first = { w, -1 };
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, su_release_first, &first), 0);
+    pthread_mutex_lock(&su_gate.mu);
+    int entered = su_wait_for(&su_gate.entered);
+    pthread_mutex_unlock(&su_gate.mu);
+    CU_ASSERT_TRUE(entered);
+    uint64_t seq;
+    char hash[65];
+    CU_ASSERT_EQUAL(af_writer_release(w, &seq, hash), 0);
+    su_gate_release();
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(first.last, 1);
+    CU_ASSERT_EQUAL(su_verified_records(log), 1);
+    atomic_store(&su_ino, 0);
+    free(log);
+}
+
 static int su_add_suites(void)
 {
     CU_pSuite s = CU_add_suite("audit-file sync", su_setup, su_teardown);
@@ -500,6 +548,8 @@ static int su_add_suites(void)
                 test_always_syncs_what_another_wrote);
     CU_add_test(s, "a failed fsync is reported, then cleared",
                 test_failed_fsync_is_reported);
+    CU_add_test(s, "a release waits for its own fsync before letting go",
+                test_release_during_fsync);
     return 0;
 }
 
