@@ -283,14 +283,22 @@ static void su_gate_release(void)
     pthread_mutex_unlock(&su_gate.mu);
 }
 
-/* With A inside its fsync, start B and wait for it to finish. Returns
- * whether B finished; B's thread is left to join. */
-static int su_run_b_while_a_syncs(su_checker *cb, pthread_t *tb, int *started)
+/* Wait until the gated fsync has been entered; asserts it was (else the
+ * wrapper never saw the fsync it should hold). */
+static int su_wait_entered(void)
 {
     pthread_mutex_lock(&su_gate.mu);
     int entered = su_wait_for(&su_gate.entered);
     pthread_mutex_unlock(&su_gate.mu);
-    CU_ASSERT_TRUE(entered);    /* else the wrapper never saw A's fsync */
+    CU_ASSERT_TRUE(entered);
+    return entered;
+}
+
+/* With A inside its fsync, start B and wait for it to finish. Returns
+ * whether B finished; B's thread is left to join. */
+static int su_run_b_while_a_syncs(su_checker *cb, pthread_t *tb, int *started)
+{
+    int entered = su_wait_entered();
     *started = entered && pthread_create(tb, NULL, su_run_b, cb) == 0;
     if (!*started)
         return 0;
@@ -340,16 +348,23 @@ typedef struct su_counts {
     long lines, records;
 } su_counts;
 
+/* An empty log in su_dir/<sub>, made before anything opens it (the plugin
+ * appends) and tracked by the wrappers from then on; caller frees. */
+static char *su_empty_log(const char *sub)
+{
+    char *d = tu_fmt("%s/%s", su_dir, sub);
+    mkdir(d, 0700);
+    char *log = tu_write(d, "audit.log", "");
+    free(d);
+    su_track(log);
+    return log;
+}
+
 /* SU_CHECKS checks through a policy in su_dir/<sub> with cfg, then close:
  * the calls seen on its log, and what the log holds. */
 static su_counts su_run_checks(const char *sub, const char *cfg)
 {
-    char *d = tu_fmt("%s/%s", su_dir, sub);
-    mkdir(d, 0700);
-    /* Made before the plugin opens it (it appends), so that its calls are
-     * counted from the first, the open's own included. */
-    char *log = tu_write(d, "audit.log", "");
-    su_track(log);
+    char *log = su_empty_log(sub);   /* the open's own calls counted too */
     mcpauth *a = su_open(sub, "checked", cfg);
     for (int i = 0; i < SU_CHECKS; i++)
         su_check(a, SU_T0 + i);
@@ -359,7 +374,6 @@ static su_counts su_run_checks(const char *sub, const char *cfg)
                     su_verified_records(log) };
     atomic_store(&su_ino, 0);
     free(log);
-    free(d);
     return c;
 }
 
@@ -399,17 +413,14 @@ static void *su_flush_a(void *arg)
     return NULL;
 }
 
-/* An empty log in su_dir/<sub>, tracked by the wrappers, and a writer on
- * it with fsync: always; *log is its path (caller frees). */
+static const af_settings su_always = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
+
+/* A writer with fsync: always on an empty log in su_dir/<sub>; *log is its
+ * path (caller frees). */
 static af_writer *su_writer(const char *sub, char **log)
 {
-    char *d = tu_fmt("%s/%s", su_dir, sub);
-    mkdir(d, 0700);
-    *log = tu_write(d, "audit.log", "");
-    free(d);
-    su_track(*log);
-    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
-    return af_writer_acquire(*log, &set);
+    *log = su_empty_log(sub);
+    return af_writer_acquire(*log, &su_always);
 }
 
 /* With fsync: always, a record is on disk before its flush returns, even
@@ -428,10 +439,7 @@ static void test_always_syncs_what_another_wrote(void)
     su_gate_arm();
     pthread_t a;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, su_flush_a, w), 0);
-    pthread_mutex_lock(&su_gate.mu);
-    int entered = su_wait_for(&su_gate.entered);
-    pthread_mutex_unlock(&su_gate.mu);
-    CU_ASSERT_TRUE(entered);    /* else A never reached its fsync */
+    int entered = su_wait_entered();
     int done_before = atomic_load(&su_fsyncs_done);
     if (entered)
         af_writer_flush(w, 1);
@@ -509,8 +517,7 @@ static void test_release_during_fsync(void)
     char *log;
     af_writer *w = su_writer("unit-release", &log);
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-    af_settings set = { AF_FSYNC_ALWAYS, UINT64_C(1) << 40, 0 };
-    CU_ASSERT_PTR_EQUAL_FATAL(af_writer_acquire(log, &set), w);
+    CU_ASSERT_PTR_EQUAL_FATAL(af_writer_acquire(log, &su_always), w);
     static const char a[] = "\"time\":\"2026-11-27T00:00:00.000Z\","
                             "\"event\":\"custom.a\"";
     af_writer_enqueue(w, a, sizeof(a) - 1);
@@ -518,10 +525,7 @@ static void test_release_during_fsync(void)
     su_release first = { w, -1 };
     pthread_t t;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, su_release_first, &first), 0);
-    pthread_mutex_lock(&su_gate.mu);
-    int entered = su_wait_for(&su_gate.entered);
-    pthread_mutex_unlock(&su_gate.mu);
-    CU_ASSERT_TRUE(entered);
+    su_wait_entered();
     uint64_t seq;
     char hash[65];
     CU_ASSERT_EQUAL(af_writer_release(w, &seq, hash), 0);
