@@ -27,6 +27,9 @@ typedef struct mcpauth__arena {
 
 void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n);
 char *mcpauth__arena_strndup(mcpauth__arena *a, const char *s, size_t n);
+/* Take over from's blocks (from is left empty): its strings stay where
+ * they are and are freed with a's. */
+void mcpauth__arena_adopt(mcpauth__arena *a, mcpauth__arena *from);
 void mcpauth__arena_free(mcpauth__arena *a);
 
 /* What identifies one version of the file: a rename changes the inode. */

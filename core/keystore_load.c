@@ -6,7 +6,7 @@
  * document tree), copies each string once into an arena and builds an
  * open-addressing table keyed by id at the end.
  */
-#include "keystore.h"
+#include "keystore_piece.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +61,18 @@ char *mcpauth__arena_strndup(mcpauth__arena *a, const char *s, size_t n)
         p[n] = '\0';
     }
     return p;
+}
+
+void mcpauth__arena_adopt(mcpauth__arena *a, mcpauth__arena *from)
+{
+    mcpauth__arena_block *tail = from->head;
+    if (!tail)
+        return;
+    while (tail->next)
+        tail = tail->next;
+    tail->next = a->head;
+    a->head = from->head;
+    from->head = NULL;
 }
 
 void mcpauth__arena_free(mcpauth__arena *a)
@@ -304,6 +316,9 @@ typedef struct kparser {
     size_t capmarks;
     const char *role;          /* the last role copied into the arena */
     size_t role_len;
+    /* Kept for keystore_split.c's checks of a piece: */
+    int list_block;            /* a list was seen, in block style */
+    yaml_mark_t list, list_end, end;
 } kparser;
 
 static mcpauth_status p_fail(kparser *p, const yaml_mark_t *m, const char *fmt,
@@ -634,11 +649,15 @@ static mcpauth_status p_keys(kparser *p)
         return st;
     if (p->ev.type != YAML_SEQUENCE_START_EVENT)
         return p_fail(p, &p->ev.start_mark, "'keys' must be a list of key records%s", "");
+    p->list = p->ev.start_mark;
+    p->list_block = p->ev.data.sequence_start.style == YAML_BLOCK_SEQUENCE_STYLE;
     for (;;) {
         if ((st = p_next(p)) != MCPAUTH_OK)
             return st;
-        if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+        if (p->ev.type == YAML_SEQUENCE_END_EVENT) {
+            p->list_end = p->ev.start_mark;
             return MCPAUTH_OK;
+        }
         if (p->ev.type != YAML_MAPPING_START_EVENT)
             return p_fail(p, &p->ev.start_mark, "expected a key record (a mapping)%s", "");
         if ((st = p_record(p)) != MCPAUTH_OK)
@@ -669,6 +688,16 @@ static mcpauth_status p_top_entry(kparser *p, const char *key)
     return p_fail(p, &p->ev.start_mark, "unknown key '%s' in a key store", key);
 }
 
+static mcpauth_status p_document_end(kparser *p)
+{
+    mcpauth_status st = p_expect(p, YAML_DOCUMENT_END_EVENT, "the end of the document");
+    if (st != MCPAUTH_OK)
+        return st;
+    if ((st = p_expect(p, YAML_STREAM_END_EVENT, "a single YAML document")) == MCPAUTH_OK)
+        p->end = p->ev.start_mark;
+    return st;
+}
+
 static mcpauth_status p_document(kparser *p)
 {
     mcpauth_status st = p_expect(p, YAML_STREAM_START_EVENT, "a YAML stream");
@@ -696,9 +725,18 @@ static mcpauth_status p_document(kparser *p)
         if ((st = p_top_entry(p, key)) != MCPAUTH_OK)
             return st;
     }
-    if ((st = p_expect(p, YAML_DOCUMENT_END_EVENT, "the end of the document")))
-        return st;
-    return p_expect(p, YAML_STREAM_END_EVENT, "a single YAML document");
+    return p_document_end(p);
+}
+
+/* A piece after the head: records alone, as a list of their own. */
+static mcpauth_status p_items(kparser *p)
+{
+    mcpauth_status st = p_expect(p, YAML_STREAM_START_EVENT, "a YAML stream");
+    if (st == MCPAUTH_OK)
+        st = p_expect(p, YAML_DOCUMENT_START_EVENT, "key records");
+    if (st == MCPAUTH_OK)
+        st = p_keys(p);
+    return st == MCPAUTH_OK ? p_document_end(p) : st;
 }
 
 /* Every record takes at least 127 bytes of text: its five required fields'
@@ -722,9 +760,12 @@ static void reserve_records(kparser *p, size_t len)
     }
 }
 
-/* A file read by libyaml as it parses, through its 16 KiB input buffer. */
+/* A file read by libyaml as it parses, through its 16 KiB input buffer:
+ * bytes [off, end) of fd, or from off to the end of the file when end is
+ * 0. Reads are positioned, so that pieces of one file read side by side. */
 typedef struct kreader {
     int fd;
+    off_t off, end;
     int error;                 /* errno of a failed read, else 0 */
 } kreader;
 
@@ -732,9 +773,12 @@ static int kreader_read(void *data, unsigned char *buf, size_t size,
                         size_t *size_read)
 {
     kreader *r = data;
+    if (r->end && (off_t)size > r->end - r->off)
+        size = (size_t)(r->end - r->off);
     for (;;) {
-        ssize_t n = read(r->fd, buf, size);
+        ssize_t n = size ? pread(r->fd, buf, size, r->off) : 0;
         if (n >= 0) {
+            r->off += n;
             *size_read = (size_t)n;
             return 1;
         }
@@ -745,39 +789,65 @@ static int kreader_read(void *data, unsigned char *buf, size_t size,
     }
 }
 
-/* Parse from text, or from rd when text is NULL; len: the text's length
- * or the file's size (a capacity hint there). */
+/* A parser over text, or over rd when text is NULL; reserve: bytes the
+ * records may span. */
+static mcpauth_status parser_open(kparser *p, const char *name, const char *text,
+                                  kreader *rd, size_t len, size_t reserve,
+                                  mcpauth_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->name = name;
+    p->err = err;
+    p->snap = mcpauth__snap_new(MCPAUTH_KEY_DEFAULT_PREFIX);
+    if (!p->snap || !yaml_parser_initialize(&p->yp)) {
+        mcpauth__snap_unref(p->snap);
+        p->snap = NULL;
+        return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
+    }
+    if (text)
+        yaml_parser_set_input_string(&p->yp, (const unsigned char *)text, len);
+    else
+        yaml_parser_set_input(&p->yp, kreader_read, rd);
+    reserve_records(p, reserve);
+    return MCPAUTH_OK;
+}
+
+/* Everything but the snapshot and the marks, which the caller takes. */
+static void parser_close(kparser *p)
+{
+    if (p->have_ev)
+        yaml_event_delete(&p->ev);
+    yaml_parser_delete(&p->yp);
+    free(p->tmp);
+}
+
+/* Index s's records; a duplicate id is reported at its record's mark. */
+static mcpauth_status store_index(const char *name, mcpauth__snap *s,
+                                  const yaml_mark_t *marks, mcpauth_error *err)
+{
+    size_t dup = 0;
+    mcpauth_status st = mcpauth__snap_index(s, &dup);
+    if (st == MCPAUTH_EEXIST)
+        return mcpauth__err(err, MCPAUTH_ECORRUPT, "%s:%zu:%zu: duplicate key id '%s'",
+                            name, marks[dup].line + 1, marks[dup].column + 1,
+                            s->keys[dup].id);
+    return st == MCPAUTH_OK ? st : mcpauth__err(err, st, "out of memory");
+}
+
+/* A whole store from text, or from rd when text is NULL; len: the text's
+ * length or the file's size (a hint for room). */
 static mcpauth_status store_parse(const char *name, const char *text,
                                   kreader *rd, size_t len, mcpauth__snap **out,
                                   mcpauth_error *err)
 {
     kparser p;
-    memset(&p, 0, sizeof(p));
-    p.name = name;
-    p.err = err;
     *out = NULL;
-    p.snap = mcpauth__snap_new(MCPAUTH_KEY_DEFAULT_PREFIX);
-    if (!p.snap || !yaml_parser_initialize(&p.yp)) {
-        mcpauth__snap_unref(p.snap);
-        return mcpauth__err(err, MCPAUTH_ENOMEM, "out of memory");
-    }
-    if (text)
-        yaml_parser_set_input_string(&p.yp, (const unsigned char *)text, len);
-    else
-        yaml_parser_set_input(&p.yp, kreader_read, rd);
-    reserve_records(&p, len);
-    mcpauth_status st = p_document(&p);
-    size_t dup = 0;
-    if (st == MCPAUTH_OK && (st = mcpauth__snap_index(p.snap, &dup)) != MCPAUTH_OK) {
-        if (st == MCPAUTH_EEXIST)
-            st = p_fail(&p, &p.marks[dup], "duplicate key id '%s'", p.snap->keys[dup].id);
-        else
-            st = mcpauth__err(err, st, "out of memory");
-    }
-    if (p.have_ev)
-        yaml_event_delete(&p.ev);
-    yaml_parser_delete(&p.yp);
-    free(p.tmp);
+    mcpauth_status st = parser_open(&p, name, text, rd, len, len, err);
+    if (st != MCPAUTH_OK)
+        return st;
+    if ((st = p_document(&p)) == MCPAUTH_OK)
+        st = store_index(name, p.snap, p.marks, err);
+    parser_close(&p);
     free(p.marks);
     if (st != MCPAUTH_OK)
         mcpauth__snap_unref(p.snap);
@@ -793,6 +863,32 @@ mcpauth_status mcpauth__store_parse(const char *name, const char *text,
     return store_parse(name, text, NULL, len, out, err);
 }
 
+void mcpauth__piece_parse(mcpauth__piece *pc)
+{
+    kparser p;
+    kreader rd = { pc->fd, pc->off, pc->end, 0 };
+    pc->st = parser_open(&p, pc->name, NULL, &rd, 0, pc->reserve, &pc->err);
+    if (pc->st != MCPAUTH_OK)
+        return;
+    pc->st = pc->head ? p_document(&p) : p_items(&p);
+    /* A piece must be read to its end: a file cut short under the parse
+     * (rewritten in place) would otherwise lose the piece's last records. */
+    pc->short_read = rd.error || (pc->end && rd.off != pc->end);
+    pc->snap = p.snap;
+    free(p.marks); /* for messages, and a piece's errors are not reported */
+    pc->list_block = p.list_block;
+    pc->list_mark = p.list;
+    pc->list_end_mark = p.list_end;
+    pc->end_mark = p.end;
+    parser_close(&p);
+}
+
+void mcpauth__piece_free(mcpauth__piece *pc)
+{
+    mcpauth__snap_unref(pc->snap);
+    pc->snap = NULL;
+}
+
 /* ---- the file ----------------------------------------------------------- */
 
 mcpauth_status mcpauth__store_check_mode(const char *path, const struct stat *st,
@@ -806,6 +902,26 @@ mcpauth_status mcpauth__store_check_mode(const char *path, const struct stat *st
                         "it); refusing to load the key store (chmod %s %s)",
                         path, (unsigned)(st->st_mode & 07777), what,
                         S_ISDIR(st->st_mode) ? "700" : "600", path);
+}
+
+mcpauth_status mcpauth__store_read_whole(const char *path, int fd, size_t size,
+                                         mcpauth__snap **out, mcpauth_error *err)
+{
+    /* libyaml reads the file itself, 16 KiB at a time, instead of parsing
+     * a copy of it read whole: at 100,000 keys that copy was 20 MB of
+     * fresh pages (5,000 page faults on a first load) written once and
+     * read back from memory. The kernel now copies each block into
+     * libyaml's buffer, which stays in cache. A read error stops the
+     * parse, and is reported as before, not as the parse error. */
+    kreader rd = { fd, 0, 0, 0 };
+    mcpauth_status rc = store_parse(path, NULL, &rd, size, out, err);
+    if (rd.error) {
+        mcpauth__snap_unref(*out); /* NULL: the parse failed with the read */
+        *out = NULL;
+        rc = mcpauth__err(err, MCPAUTH_EIO, "%s: cannot read: %s", path,
+                          strerror(rd.error));
+    }
+    return rc;
 }
 
 mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
@@ -832,20 +948,10 @@ mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
         (rc = mcpauth__store_check_mode(dir, &dst, S_IWGRP | S_IWOTH,
                                         "replace files in", err)))
         goto out;
-    /* libyaml reads the file itself, 16 KiB at a time, instead of parsing
-     * a copy of it read whole: at 100,000 keys that copy was 20 MB of
-     * fresh pages (5,000 page faults on a first load) written once and
-     * read back from memory. The kernel now copies each block into
-     * libyaml's buffer, which stays in cache. A read error stops the
-     * parse, and is reported as before, not as the parse error. */
-    kreader rd = { fd, 0 };
-    rc = store_parse(path, NULL, &rd, (size_t)st.st_size, out, err);
-    if (rd.error) {
-        mcpauth__snap_unref(*out); /* NULL: the parse failed with the read */
-        *out = NULL;
-        rc = mcpauth__err(err, MCPAUTH_EIO, "%s: cannot read: %s", path,
-                          strerror(rd.error));
-    } else if (rc == MCPAUTH_OK)
+    size_t size = (size_t)st.st_size;
+    rc = mcpauth__store_read(path, fd, size, mcpauth__store_pieces(size), out,
+                             NULL, err);
+    if (rc == MCPAUTH_OK)
         mcpauth__file_id_of(&st, &(*out)->file);
 out:
     if (fd >= 0)

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 JOBS=${FUZZ_JOBS:-2}
 BUILD=${FUZZ_BUILD:-build-fuzz}
-ALL="policy keyparse cidr store audit_line requests"
+ALL="policy keyparse cidr store store_split audit_line requests"
 TARGETS=${*:-$ALL}
 
 CC=clang cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCPAUTH_FUZZ=ON \

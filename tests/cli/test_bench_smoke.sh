@@ -19,7 +19,7 @@ check_json() {
         node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
 const common = ["scenario", "threads", "decisions", "decisions_per_s", "p50_ns", "p99_ns", "max_rss_kb"];
-const extra = { store_load: ["keys", "load_ms_best", "libyaml_events_ms_best", "max_rss_kb"],
+const extra = { store_load: ["keys", "cpus", "load_ms_best", "load_ms_best_one_cpu", "libyaml_events_ms_best", "max_rss_kb"],
                 reload: ["reloads", "reload_ms_max", "max_ns", "baseline_max_ns"],
                 "full+audit": ["audit_records", "audit_expected"],
                 memory: ["addresses", "rss_before_kb"] };
@@ -35,7 +35,7 @@ process.exit(bad ? 1 : 0);' "$file"
         python3 - "$file" <<'PY'
 import json, sys
 common = ["scenario", "threads", "decisions", "decisions_per_s", "p50_ns", "p99_ns", "max_rss_kb"]
-extra = {"store_load": ["keys", "load_ms_best", "libyaml_events_ms_best", "max_rss_kb"],
+extra = {"store_load": ["keys", "cpus", "load_ms_best", "load_ms_best_one_cpu", "libyaml_events_ms_best", "max_rss_kb"],
          "reload": ["reloads", "reload_ms_max", "max_ns", "baseline_max_ns"],
          "full+audit": ["audit_records", "audit_expected"],
          "memory": ["addresses", "rss_before_kb"]}
