@@ -193,7 +193,8 @@ void mcpauth_store_prefetch(mcpauth_store *s, const char *text)
 
 /* Does hv equal cur or prev? One byte at which cur and prev differ (`sel`)
  * says which of the two hv could be: sodium_memcmp compares that byte, a
- * mask (no branch) picks the candidate, and sodium_memcmp compares it whole.
+ * mask (no branch) turns hv from prev into cur when the byte says prev,
+ * and sodium_memcmp compares the result with cur whole. hv is changed.
  * If hv is cur, its byte matches cur's; if it is prev, its byte matches
  * prev's, which is not cur's; anything else matches neither candidate.
  * Performance: sodium_memcmp costs ~9 instructions a byte (volatile
@@ -201,7 +202,7 @@ void mcpauth_store_prefetch(mcpauth_store *s, const char *text)
  * work is the same whatever hv is, and whether prev exists: without one,
  * prev is the dummy or cur, and the selection runs anyway. *use_prev says
  * which candidate was compared. */
-static int hash_matches(const unsigned char hv[MCPAUTH__KEY_HASH_LEN],
+static int hash_matches(unsigned char hv[MCPAUTH__KEY_HASH_LEN],
                         const unsigned char cur[MCPAUTH__KEY_HASH_LEN],
                         const unsigned char prev[MCPAUTH__KEY_HASH_LEN],
                         unsigned sel, int *use_prev)
@@ -209,18 +210,19 @@ static int hash_matches(const unsigned char hv[MCPAUTH__KEY_HASH_LEN],
     /* 0 when the bytes are equal, -1 when not */
     int other = sodium_memcmp(&hv[sel], &cur[sel], 1);
     uint64_t mask = (uint64_t)(int64_t)other;
-    unsigned char pick[MCPAUTH__KEY_HASH_LEN];
+    /* hv ^ ((cur ^ prev) & mask) is cur exactly when hv is cur (mask 0)
+     * or prev (mask all ones): that is compared with cur, in place, so no
+     * copy of either hash is made (nor wiped: hv is, by the caller). */
     for (size_t w = 0; w < MCPAUTH__KEY_HASH_LEN; w += 8) {
-        uint64_t c, p;
+        uint64_t h, c, p;
+        memcpy(&h, hv + w, 8);
         memcpy(&c, cur + w, 8);
         memcpy(&p, prev + w, 8);
-        c ^= (c ^ p) & mask;
-        memcpy(pick + w, &c, 8);
+        h ^= (c ^ p) & mask;
+        memcpy(hv + w, &h, 8);
     }
-    int match = sodium_memcmp(hv, pick, sizeof(pick)) == 0;
-    sodium_memzero(pick, sizeof(pick));
     *use_prev = other != 0;
-    return match;
+    return sodium_memcmp(hv, cur, MCPAUTH__KEY_HASH_LEN) == 0;
 }
 
 void mcpauth_store_verify(mcpauth_store *s, const char *text, int64_t now_ms,

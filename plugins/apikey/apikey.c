@@ -316,6 +316,25 @@ static void ak_prepare(void *state, const mcpauth_request *req)
         mcpauth_store_prefetch(a->store, req->credential);
 }
 
+/* "key ID: WHAT" in ak_detail, cut to fit. Performance: snprintf took
+ * ~1,000 instructions, a third of a denial, and in a flood of bad keys
+ * every request is one. */
+static const char *ak_key_detail(const char *id, const char *what)
+{
+    size_t n = strlen(id), w = strlen(what);
+    if (n > MCPAUTH_KEY_ID_LEN)
+        n = MCPAUTH_KEY_ID_LEN;
+    if (w > sizeof(ak_detail) - 7 - n)
+        w = sizeof(ak_detail) - 7 - n;
+    char *d = ak_detail;
+    memcpy(d, "key ", 4), d += 4;
+    memcpy(d, id, n), d += n;
+    memcpy(d, ": ", 2), d += 2;
+    memcpy(d, what, w), d += w;
+    *d = '\0';
+    return ak_detail;
+}
+
 static mcpauth_status ak_vote(void *state, mcpauth_ctx *ctx,
                               const mcpauth_request *req, mcpauth_vote_result *out)
 {
@@ -332,12 +351,8 @@ static mcpauth_status ak_vote(void *state, mcpauth_ctx *ctx,
         out->vote = MCPAUTH_VOTE_DENY;
         out->reason = v.reason;
         out->message = deny_message(v.reason);
-        if (*v.key_id)
-            snprintf(ak_detail, sizeof(ak_detail), "key %s: %s", v.key_id,
-                     mcpauth_reason_name(v.reason));
-        else
-            snprintf(ak_detail, sizeof(ak_detail), "malformed key");
-        out->detail = ak_detail;
+        out->detail = *v.key_id ? ak_key_detail(v.key_id, mcpauth_reason_name(v.reason))
+                                : "malformed key";
         return MCPAUTH_OK;
     }
     mcpauth_status st = a->svc->set_principal(ctx, v.principal, v.release,

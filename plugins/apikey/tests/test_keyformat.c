@@ -126,6 +126,38 @@ static void test_key_hash_is_blake2b(void)
     CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* How many 4-byte runs of what[0..n) appear anywhere in the n_state
+ * bytes at state. */
+static int runs_found(const void *state, size_t n_state, const void *what, size_t n)
+{
+    int found = 0;
+    for (size_t i = 0; i + 4 <= n; i++)
+        found += memmem(state, n_state, (const char *)what + i, 4) != NULL;
+    return found;
+}
+
+/* mcpauth__key_hash does not wipe its hash state: it relies on libsodium's
+ * final wiping it, which is checked here (on one state from the start
+ * that key_hash copies, and keys of every length to three blocks). Before
+ * final the key is in the state, so the search finds what it looks for. */
+static void test_final_wipes_the_state(void)
+{
+    static unsigned char key[3 * 128];
+    randombytes_buf(key, sizeof(key));
+    int before = 0, after = 0;
+    for (size_t n = 16; n <= sizeof(key); n += 7) {
+        crypto_generichash_state st;
+        unsigned char out[32];
+        crypto_generichash_init(&st, NULL, 0, sizeof(out));
+        crypto_generichash_update(&st, key, n);
+        before += runs_found(&st, sizeof(st), key, n) > 0;
+        crypto_generichash_final(&st, out, sizeof(out));
+        after += runs_found(&st, sizeof(st), key, n) + runs_found(&st, sizeof(st), out, 32);
+    }
+    CU_ASSERT_EQUAL(before, (sizeof(key) - 16) / 7 + 1);
+    CU_ASSERT_EQUAL(after, 0);
+}
+
 static void test_generate_refuses(void)
 {
     char out[96], id[] = "AAAAAAAAAAAA";
@@ -277,6 +309,7 @@ static int add(void)
     return !s || !CU_add_test(s, "crc32 check value", test_crc32_vector) ||
            !CU_add_test(s, "crc32: every path agrees", test_crc32_paths_agree) ||
            !CU_add_test(s, "key hash is BLAKE2b-256 of the text", test_key_hash_is_blake2b) ||
+           !CU_add_test(s, "the hash state is wiped by final", test_final_wipes_the_state) ||
            !CU_add_test(s, "generate and parse", test_roundtrip) ||
            !CU_add_test(s, "fresh secrets, stable hash", test_keys_differ) ||
            !CU_add_test(s, "generate refuses bad input", test_generate_refuses) ||
