@@ -53,8 +53,9 @@ mcpauth_status mcpauth__store_read(const char *path, int fd, size_t size,
                                    unsigned pieces, mcpauth__snap **out,
                                    unsigned *used, mcpauth_error *err);
 
-/* How many pieces a file of `size` bytes is loaded in here: one a MiB, up
- * to one per CPU this process may run on, and 4. */
+/* How many pieces a file of `size` bytes is loaded in: at most one per
+ * MiB, one per CPU the calling thread may run on (its affinity; a cgroup's
+ * CPU quota is not seen), and 4. The pieces are of equal size. */
 unsigned mcpauth__store_pieces(size_t size);
 
 #endif

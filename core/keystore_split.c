@@ -146,7 +146,8 @@ static void pieces_run(mcpauth__piece *pc, unsigned n)
  * checked, so that the argument above holds for any file. */
 static int piece_agrees(const mcpauth__piece *pc, long col)
 {
-    return pc->st == MCPAUTH_OK && !pc->short_read && pc->list_block && (long)pc->list_mark.column == col &&
+    return pc->st == MCPAUTH_OK && !pc->short_read && pc->list_block &&
+           (long)pc->list_mark.column == col &&
            pc->list_end_mark.index == pc->end_mark.index;
 }
 

@@ -3,6 +3,7 @@
  * the pieces are taken, the whole load succeeds with the same records;
  * when they are not, the result is the whole load's, status and message. */
 #include <fcntl.h>
+#include <sodium.h>
 
 #include "fuzz_common.h"
 #include "keystore_piece.h"
@@ -23,8 +24,11 @@ static mcpauth_status load(const char *path, size_t size, unsigned pieces,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char path[128];
-    if (!path[0])
+    if (!path[0]) {
         snprintf(path, sizeof(path), "%s/keys.yaml", fz_dir());
+        if (sodium_init() < 0) /* as mcpauth_store_open does, before threads */
+            abort();
+    }
     fz_write(path, data, size);
     static mcpauth_error ew, es;
     mcpauth__snap *whole = NULL;

@@ -4,6 +4,7 @@
  * parse, is loaded whole and reported exactly as before. */
 #include <fcntl.h>
 #include <sched.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static char *dir;
 static int setup(void)
 {
     dir = tu_mkdtemp();
-    return 0;
+    return sodium_init() < 0; /* as mcpauth_store_open does, before threads */
 }
 
 static int teardown(void)
@@ -136,11 +137,21 @@ static loaded load(const char *file, unsigned pieces)
     return l;
 }
 
-/* The file at text loaded in `pieces` pieces against it loaded whole: the
- * same status and message, or the same records; `used` pieces taken. */
-static void same_as_whole(const char *text, unsigned pieces, unsigned used)
+static char *write_bytes(const char *name, const char *data, size_t len)
 {
-    char *file = tu_write(dir, "keys.yaml", text);
+    char *file = tu_fmt("%s/%s", dir, name);
+    FILE *f = fopen(file, "wb");
+    CU_ASSERT_FATAL(f && fwrite(data, 1, len, f) == len);
+    fclose(f);
+    return file;
+}
+
+/* The len bytes at data, as a file, loaded in `pieces` pieces against it
+ * loaded whole: the same status and message, or the same records; `used`
+ * pieces taken. */
+static void bytes_as_whole(const char *data, size_t len, unsigned pieces, unsigned used)
+{
+    char *file = write_bytes("keys.yaml", data, len);
     loaded whole = load(file, 1), split = load(file, pieces);
     CU_ASSERT_EQUAL(whole.used, 1);
     CU_ASSERT_EQUAL(split.used, used);
@@ -157,6 +168,11 @@ static void same_as_whole(const char *text, unsigned pieces, unsigned used)
     mcpauth__snap_unref(whole.snap);
     mcpauth__snap_unref(split.snap);
     free(file);
+}
+
+static void same_as_whole(const char *text, unsigned pieces, unsigned used)
+{
+    bytes_as_whole(text, strlen(text), pieces, used);
 }
 
 static void test_pieces_hold_the_same_records(void)
@@ -290,47 +306,112 @@ static void test_broken_files_reported_as_whole(void)
     mcpauth__buf_put(&b, "keys:\n", 7);
     same_as_whole(b.data, 2, 1);
     free(b.data);
-    /* UTF-16, after its byte order mark. */
-    text = gen_store(50, 0);
-    char *u16 = malloc(2 + 2 * strlen(text) + 1);
-    u16[0] = (char)0xFF, u16[1] = (char)0xFE;
-    for (size_t i = 0; text[i]; i++)
-        u16[2 + 2 * i] = text[i], u16[3 + 2 * i] = '\0';
-    file = tu_fmt("%s/utf16.yaml", dir);
-    FILE *f = fopen(file, "wb");
-    fwrite(u16, 1, 2 + 2 * strlen(text), f);
-    fclose(f);
-    loaded w = load(file, 1), s = load(file, 2);
-    CU_ASSERT_EQUAL(s.used, 1);
-    CU_ASSERT_EQUAL(s.st, w.st);
-    CU_ASSERT(w.st != MCPAUTH_OK || snap_same(w.snap, s.snap));
-    mcpauth__snap_unref(w.snap), mcpauth__snap_unref(s.snap);
-    free(u16), free(text), free(file);
 }
 
-/* A piece whose file ends before the piece does (the file cut short while
- * it loads) says so, and is not taken. */
+/* A record at column 0 after a comment as long as half the file: the
+ * head holds the comment alone, an empty stream with no list. A whole
+ * load refuses a list as the document. */
+static void test_head_without_list(void)
+{
+    mcpauth__buf b = { 0 };
+    putz(&b, "#");
+    for (int i = 0; i < 2000; i++)
+        putz(&b, "x");
+    putz(&b, "\n");
+    gen_records(&b, 0, 2, G_INDENTLESS);
+    mcpauth__buf_put(&b, "", 1);
+    same_as_whole(b.data, 2, 1);
+    free(b.data);
+}
+
+/* A list whose first item is on the line of its key (": - id", column 2:
+ * not a line that looks like an item), then a long comment and a record
+ * at column 4, the first line that looks like an item and so where the
+ * cut is: not an item of the list. A whole load refuses the record. */
+static void test_cut_at_another_column(void)
+{
+    static const char rec[] =
+        "id: \"id%010d\"\n%sname: \"n\"\n%stype: live\n"
+        "%screated: \"2026-11-27T13:10:17.644Z\"\n%shash: \"%064d\"\n";
+    mcpauth__buf b = { 0 };
+    putz(&b, "version: 1\n? keys\n: - ");
+    char *r = tu_fmt(rec, 1, "    ", "    ", "    ", "    ", 1);
+    putz(&b, r);
+    free(r);
+    putz(&b, "    #");
+    for (int i = 0; i < 2000; i++)
+        putz(&b, "y");
+    putz(&b, "\n    - ");
+    r = tu_fmt(rec, 2, "      ", "      ", "      ", "      ", 2);
+    putz(&b, r);
+    free(r);
+    mcpauth__buf_put(&b, "", 1);
+    same_as_whole(b.data, 2, 1);
+    free(b.data);
+}
+
+static void put_utf16(mcpauth__buf *b, const char *ascii)
+{
+    for (; *ascii; ascii++)
+        mcpauth__buf_put(b, (const char[]){ *ascii, 0 }, 2);
+}
+
+/* UTF-16 (little-endian, after its byte order mark) whose head ends in
+ * U+0A20, the bytes 0x20 0x0A, followed by bytes that read as records in
+ * UTF-8: a line of them starts right after that 0x0A. A whole load
+ * decodes it all as UTF-16: no split. */
+static void test_utf16_not_cut(void)
+{
+    mcpauth__buf b = { 0 };
+    mcpauth__buf_put(&b, "\xff\xfe", 2);
+    put_utf16(&b, "# ");
+    for (int i = 0; i < 2000; i++)
+        put_utf16(&b, "z");
+    put_utf16(&b, "\nversion: 1\nkeys:\n");
+    mcpauth__buf r = { 0 };
+    gen_records(&r, 0, 1, 0);
+    mcpauth__buf_put(&r, "", 1);
+    put_utf16(&b, r.data);
+    put_utf16(&b, "    role: r");
+    mcpauth__buf_put(&b, "\x20\x0a", 2);
+    size_t head = b.len;
+    gen_records(&b, 1, 2, 0);
+    CU_ASSERT_FATAL(!b.failed);
+    CU_ASSERT_EQUAL(memcmp(b.data + head, "  - id", 6), 0);
+    bytes_as_whole(b.data, b.len, 2, 1);
+    free(b.data), free(r.data);
+}
+
+/* What the library's pread sees: the file ends at hole_lo for reads from
+ * there to hole_hi, as if it had been cut short while a piece read it and
+ * grown again before the next piece did (link-time --wrap, CMakeLists). */
+static off_t hole_lo = -1, hole_hi = -1;
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
+{
+    if (hole_lo >= 0 && off < hole_hi && off + (off_t)n > hole_lo) {
+        if (off >= hole_lo)
+            return 0;
+        n = (size_t)(hole_lo - off);
+    }
+    return __real_pread(fd, buf, n, off);
+}
+
+/* The second of three pieces reads a file that ends early, at the start
+ * of a record: what it read parses, but it is not the piece, and the load
+ * is what a whole load of the file it saw gives. */
 static void test_short_piece_refused(void)
 {
-    char *text = gen_store(50, 0);
-    char *file = tu_write(dir, "keys.yaml", text);
-    mcpauth__piece pc;
-    memset(&pc, 0, sizeof(pc));
-    pc.name = file;
-    pc.fd = open(file, O_RDONLY | O_CLOEXEC);
-    pc.off = strstr(text, "  - id") - text;
-    pc.end = (off_t)strlen(text) + 100;
-    mcpauth__piece_parse(&pc);
-    CU_ASSERT_EQUAL(pc.st, MCPAUTH_OK);
-    CU_ASSERT_EQUAL(pc.snap->count, 50);
-    CU_ASSERT_EQUAL(pc.short_read, 1);
-    mcpauth__piece_free(&pc);
-    pc.end = (off_t)strlen(text);
-    mcpauth__piece_parse(&pc);
-    CU_ASSERT_EQUAL(pc.short_read, 0);
-    mcpauth__piece_free(&pc);
-    close(pc.fd);
-    free(file), free(text);
+    char *text = gen_store(300, 0);
+    size_t len = strlen(text);
+    hole_lo = strstr(text + len / 2, "\n  - id") + 1 - text;
+    hole_hi = (off_t)(len / 3 * 2) - 1;
+    CU_ASSERT_FATAL(hole_lo > (off_t)(len / 3 + 1000) && hole_lo < hole_hi);
+    same_as_whole(text, 3, 1);
+    hole_lo = hole_hi = -1;
+    same_as_whole(text, 3, 3);
+    free(text);
 }
 
 static void test_piece_count(void)
@@ -344,8 +425,10 @@ static void test_piece_count(void)
     CU_ASSERT_EQUAL(mcpauth__store_pieces((size_t)100 << 20), most);
 }
 
-/* Through the public API: a store past 2 MiB, which is cut in two on two
- * CPUs, opens, and keys from all over it verify. */
+/* Through the public API: a store past 2 MiB, which the load cuts in two
+ * (checked through mcpauth__store_read) and which mcpauth_store_open loads
+ * in as many pieces as mcpauth__store_pieces says (two here, where there
+ * are two CPUs), opens, and keys from all over it verify. */
 static void test_open_large_store(void)
 {
     enum { N = 5000 };
@@ -404,6 +487,9 @@ static int add(void)
                         test_uncuttable_files_load_whole) ||
            !CU_add_test(s, "a broken file is reported as a whole load reports it",
                         test_broken_files_reported_as_whole) ||
+           !CU_add_test(s, "a head without the list is refused", test_head_without_list) ||
+           !CU_add_test(s, "a cut at another column is refused", test_cut_at_another_column) ||
+           !CU_add_test(s, "UTF-16 is not cut", test_utf16_not_cut) ||
            !CU_add_test(s, "a piece cut short is refused", test_short_piece_refused) ||
            !CU_add_test(s, "how many pieces", test_piece_count) ||
            !CU_add_test(s, "a large store opens in pieces and verifies",
