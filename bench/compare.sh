@@ -8,6 +8,12 @@
 # machine's speed within a round favours neither. A run whose decisions
 # were not the planned ones (the benchmark exits non-zero) stops it.
 #
+# Runs of one process move together (each process makes its own store, and
+# the VM drifts over its seconds), so what counts is the number of
+# processes: one build against a copy of itself came out 10% apart over 8
+# rounds of 4 runs (1,022 k against 919 k/s). Hence 20 rounds of 2 by
+# default (about 4 minutes for `full`); a difference under ~5% is noise.
+#
 #   bench/compare.sh BUILD_A BUILD_B [SCENARIO [ROUNDS [RUNS]]]
 #
 # BUILD_A and BUILD_B are build directories (each with bin/mcpauth-bench and
@@ -19,7 +25,7 @@ if [ $# -lt 2 ]; then
     echo "usage: bench/compare.sh BUILD_A BUILD_B [SCENARIO [ROUNDS [RUNS]]]" >&2
     exit 2
 fi
-a=$1 b=$2 scenario=${3:-full} rounds=${4:-6} runs=${5:-4}
+a=$1 b=$2 scenario=${3:-full} rounds=${4:-20} runs=${5:-2}
 for d in "$a" "$b"; do
     if [ ! -x "$d/bin/mcpauth-bench" ]; then
         echo "compare.sh: $d/bin/mcpauth-bench: not found (build it first)" >&2

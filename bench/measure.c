@@ -166,8 +166,13 @@ double bench_loadavg(void)
 
 enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
 
+/* Each worker on cache lines of its own: its counters change on every
+ * decision, and a neighbour sharing a line with them (ws[] is one array)
+ * made the other thread miss on its own fields; `framework` with 2 threads
+ * ran at 0.83 to 1.79 times 1 thread from one process to the next,
+ * depending on where the stack put ws. */
 typedef struct worker {
-    pthread_t tid;
+    _Alignas(64) pthread_t tid;
     mcpauth *a;
     bench_mix *mix;
     int expect[4];            /* by bench_kind */
@@ -176,6 +181,7 @@ typedef struct worker {
     pthread_barrier_t *start;
     bench_hist h;
     uint64_t n, allowed, mismatches, warm, t0, t1, cpu0, cpu1;
+    char pad[64];             /* and no neighbour right after */
 } worker;
 
 /* This thread's CPU time: on a shared machine, decisions per CPU second
