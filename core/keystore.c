@@ -411,7 +411,7 @@ static mcpauth_status refresh_locked(mcpauth_store *s, int quiet_repeat,
     mcpauth_error e;
     memset(&e, 0, sizeof(e));
     s->tried = now;
-    mcpauth_status rc = mcpauth__store_load(s->path, &next, &e);
+    mcpauth_status rc = mcpauth__store_load(s->path, 1, &next, &e);
     s->tried_err = e;
     s->tried_err.status = rc;
     if (rc != MCPAUTH_OK) {
@@ -543,7 +543,7 @@ mcpauth_status mcpauth_store_open(mcpauth_store **out, const char *path,
     mcpauth_status st = store_init(s, path ? path : mcpauth_store_default_path(),
                                    opts, err);
     if (st == MCPAUTH_OK) {
-        st = mcpauth__store_load(s->path, &snap, err);
+        st = mcpauth__store_load(s->path, 0, &snap, err);
         if (st == MCPAUTH_ENOTFOUND && (s->opts.flags & MCPAUTH_STORE_CREATE))
             st = empty_snap(s, &snap, err);
     }

@@ -150,9 +150,11 @@ mcpauth_status mcpauth__store_check_mode(const char *path, const struct stat *st
                                         mode_t bad, const char *what,
                                         mcpauth_error *err);
 /* Read, check the permissions of, and parse the file at path. ENOTFOUND
- * when it does not exist. */
-mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
-                                   mcpauth_error *err);
+ * when it does not exist. A large file is parsed on several threads
+ * (keystore_split.c), leaving `spare` of the CPUs to others: 0 when the
+ * store opens, 1 when it reloads or is read for a write beside requests. */
+mcpauth_status mcpauth__store_load(const char *path, unsigned spare,
+                                   mcpauth__snap **out, mcpauth_error *err);
 
 /* A growable text buffer. */
 typedef struct mcpauth__buf {

@@ -924,8 +924,8 @@ mcpauth_status mcpauth__store_read_whole(const char *path, int fd, size_t size,
     return rc;
 }
 
-mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
-                                   mcpauth_error *err)
+mcpauth_status mcpauth__store_load(const char *path, unsigned spare,
+                                   mcpauth__snap **out, mcpauth_error *err)
 {
     *out = NULL;
     char *dir = mcpauth__dirname(path);
@@ -949,8 +949,8 @@ mcpauth_status mcpauth__store_load(const char *path, mcpauth__snap **out,
                                         "replace files in", err)))
         goto out;
     size_t size = (size_t)st.st_size;
-    rc = mcpauth__store_read(path, fd, size, mcpauth__store_pieces(size), out,
-                             NULL, err);
+    rc = mcpauth__store_read(path, fd, size, mcpauth__store_pieces(size, spare),
+                             out, NULL, err);
     if (rc == MCPAUTH_OK)
         mcpauth__file_id_of(&st, &(*out)->file);
 out:

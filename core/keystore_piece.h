@@ -55,7 +55,8 @@ mcpauth_status mcpauth__store_read(const char *path, int fd, size_t size,
 
 /* How many pieces a file of `size` bytes is loaded in: at most one per
  * MiB, one per CPU the calling thread may run on (its affinity; a cgroup's
- * CPU quota is not seen), and 4. The pieces are of equal size. */
-unsigned mcpauth__store_pieces(size_t size);
+ * CPU quota is not seen) less `spare`, and 4; at least 1. The pieces are
+ * of equal size. */
+unsigned mcpauth__store_pieces(size_t size, unsigned spare);
 
 #endif

@@ -38,10 +38,11 @@ enum {
 };
 #define SPLIT_PIECE_MIN ((size_t)1 << 20) /* ~5,000 records */
 
-unsigned mcpauth__store_pieces(size_t size)
+unsigned mcpauth__store_pieces(size_t size, unsigned spare)
 {
     cpu_set_t set;
     size_t cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? (size_t)CPU_COUNT(&set) : 1;
+    cpus = cpus > spare ? cpus - spare : 0;
     size_t n = size / SPLIT_PIECE_MIN;
     if (n > cpus)
         n = cpus;

@@ -268,7 +268,7 @@ static int lock_store(mcpauth_store *s, mcpauth_error *err)
 static mcpauth_status load_for_write(mcpauth_store *s, mcpauth__snap **cur,
                                      mcpauth_error *err)
 {
-    mcpauth_status st = mcpauth__store_load(s->path, cur, err);
+    mcpauth_status st = mcpauth__store_load(s->path, 1, cur, err);
     if (st != MCPAUTH_ENOTFOUND || !(s->opts.flags & MCPAUTH_STORE_CREATE))
         return st;
     size_t dup;
