@@ -169,7 +169,7 @@ enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
 /* Each worker on cache lines of its own: its counters change on every
  * decision, and a neighbour sharing a line with them (ws[] is one array)
  * made the other thread miss on its own fields; `framework` with 2 threads
- * ran at 0.83 to 1.79 times 1 thread from one process to the next,
+ * ran at 0.71 to 1.99 times 1 thread from one process to the next,
  * depending on where the stack put ws. */
 typedef struct worker {
     _Alignas(64) pthread_t tid;

@@ -317,7 +317,7 @@ static void ak_prepare(void *state, const mcpauth_request *req)
 }
 
 /* "key ID: WHAT" in ak_detail, cut to fit. Performance: snprintf took
- * ~1,000 instructions, a third of a denial, and in a flood of bad keys
+ * ~1,000 instructions, about a quarter of a denial, and in a flood of bad keys
  * every request is one. */
 static const char *ak_key_detail(const char *id, const char *what)
 {
