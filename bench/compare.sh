@@ -12,7 +12,8 @@
 # the VM drifts over its seconds), so what counts is the number of
 # processes: one build against a copy of itself came out 10% apart over 8
 # rounds of 4 runs (1,022 k against 919 k/s). Hence 20 rounds of 2 by
-# default (about 4 minutes for `full`); a difference under ~5% is noise.
+# default (about 4 minutes for `full`). Scaled to 20 rounds that gap is
+# ~6%: treat a smaller difference as noise until a second run agrees.
 #
 #   bench/compare.sh BUILD_A BUILD_B [SCENARIO [ROUNDS [RUNS]]]
 #

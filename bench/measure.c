@@ -170,9 +170,10 @@ enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
  * decision, and a neighbour sharing a line with them (ws[] is one array)
  * made the other thread miss on its own fields; `framework` with 2 threads
  * ran at 0.71 to 1.99 times 1 thread from one process to the next,
- * depending on where the stack put ws. */
+ * depending on where the stack put ws. 128 bytes: the pairs of lines an
+ * adjacent-line prefetcher fetches together are not shared either. */
 typedef struct worker {
-    _Alignas(64) pthread_t tid;
+    _Alignas(128) pthread_t tid;
     mcpauth *a;
     bench_mix *mix;
     int expect[4];            /* by bench_kind */
@@ -181,7 +182,6 @@ typedef struct worker {
     pthread_barrier_t *start;
     bench_hist h;
     uint64_t n, allowed, mismatches, warm, t0, t1, cpu0, cpu1;
-    char pad[64];             /* and no neighbour right after */
 } worker;
 
 /* This thread's CPU time: on a shared machine, decisions per CPU second

@@ -127,21 +127,30 @@ static double load_one_cpu(const bench_env *env, unsigned runs, size_t *count)
 {
     cpu_set_t all, one;
     double best = 1e30;
-    if (sched_getaffinity(0, sizeof(all), &all) != 0)
+    if (sched_getaffinity(0, sizeof(all), &all) != 0) {
+        perror("mcpauth-bench: sched_getaffinity");
         return -1;
+    }
     CPU_ZERO(&one);
     for (int c = 0; c < CPU_SETSIZE; c++)
         if (CPU_ISSET(c, &all)) {
             CPU_SET(c, &one);
             break;
         }
-    if (sched_setaffinity(0, sizeof(one), &one) != 0)
+    if (sched_setaffinity(0, sizeof(one), &one) != 0) {
+        perror("mcpauth-bench: sched_setaffinity");
         return -1;
+    }
     for (unsigned r = 0; r < runs && best >= 0; r++) {
         double ms = load_once(env, count);
         best = ms < best ? ms : best;
     }
-    sched_setaffinity(0, sizeof(all), &all);
+    /* Every later scenario's threads inherit this thread's affinity: one
+     * left on one CPU would measure 2 threads on one CPU. */
+    if (sched_setaffinity(0, sizeof(all), &all) != 0) {
+        perror("mcpauth-bench: restoring the CPU affinity");
+        exit(2);
+    }
     return best;
 }
 

@@ -314,6 +314,6 @@ void mcpauth__key_hash(const char *text, size_t len,
     /* Not wiped again here: final wipes the state's chaining value and its
      * buffer, which held the key (libsodium's blake2b_final; what is left
      * are the length and the last-block flag). That wipe is checked by
-     * test_keyformat; a second one was ~65 instructions a decision. */
+     * test_keyformat; a second one was ~50 instructions a verification. */
     crypto_generichash_final(&st, out, MCPAUTH__KEY_HASH_LEN);
 }
