@@ -593,20 +593,17 @@ static mcpauth_status p_field(kparser *p, unsigned bit, mcpauth_key_info *k,
     }
 }
 
-static mcpauth_status p_record(kparser *p)
+/* The fields of one record, up to its end, into k and h; *seen gets
+ * their bits. */
+static mcpauth_status p_fields(kparser *p, mcpauth_key_info *k,
+                               mcpauth__key_hashes *h, unsigned *seen)
 {
-    yaml_mark_t start = p->ev.start_mark;
-    mcpauth_key_info k;
-    mcpauth__key_hashes h;
-    memset(&k, 0, sizeof(k));
-    memset(&h, 0, sizeof(h));
-    unsigned seen = 0;
     mcpauth_status st;
     for (;;) {
         if ((st = p_next(p)) != MCPAUTH_OK)
             return st;
         if (p->ev.type == YAML_MAPPING_END_EVENT)
-            break;
+            return MCPAUTH_OK;
         if (p->ev.type != YAML_SCALAR_EVENT)
             return p_fail(p, &p->ev.start_mark, "expected a field name%s", "");
         /* The messages below read the field name from the event itself,
@@ -615,18 +612,25 @@ static mcpauth_status p_record(kparser *p)
         if (!bit)
             return p_fail(p, &p->ev.start_mark, "unknown field '%s' in a key record",
                           sval(p));
-        if (seen & bit)
+        if (*seen & bit)
             return p_fail(p, &p->ev.start_mark, "field '%s' appears twice", sval(p));
-        seen |= bit;
-        if ((st = p_field(p, bit, &k, &h)) != MCPAUTH_OK)
+        *seen |= bit;
+        if ((st = p_field(p, bit, k, h)) != MCPAUTH_OK)
             return st;
     }
+}
+
+/* A complete record (it started at `start`) into the snapshot. */
+static mcpauth_status p_push(kparser *p, const yaml_mark_t *start,
+                             const mcpauth_key_info *k,
+                             const mcpauth__key_hashes *h, unsigned seen)
+{
     static const unsigned need = F_ID | F_NAME | F_TYPE | F_CREATED | F_HASH;
     if ((seen & need) != need)
-        return p_fail(p, &start,
+        return p_fail(p, start,
                       "a key record needs id, name, type, created and hash%s", "");
-    if (!!(seen & F_PREV) != !!(k.grace_until_ms))
-        return p_fail(p, &start,
+    if (!!(seen & F_PREV) != !!(k->grace_until_ms))
+        return p_fail(p, start,
                       "previous_hash and grace_until go together%s", "");
     if (p->snap->count == p->capmarks) {
         size_t cap = p->capmarks ? p->capmarks * 2 : 64;
@@ -636,10 +640,26 @@ static mcpauth_status p_record(kparser *p)
         p->marks = m;
         p->capmarks = cap;
     }
-    p->marks[p->snap->count] = start;
-    st = mcpauth__snap_push(p->snap, &k, &h);
-    sodium_memzero(&h, sizeof(h));
+    p->marks[p->snap->count] = *start;
+    mcpauth_status st = mcpauth__snap_push(p->snap, k, h);
     return st == MCPAUTH_OK ? st : mcpauth__err(p->err, st, "out of memory");
+}
+
+static mcpauth_status p_record(kparser *p)
+{
+    yaml_mark_t start = p->ev.start_mark;
+    mcpauth_key_info k;
+    mcpauth__key_hashes h;
+    memset(&k, 0, sizeof(k));
+    memset(&h, 0, sizeof(h));
+    unsigned seen = 0;
+    mcpauth_status st = p_fields(p, &k, &h, &seen);
+    if (st == MCPAUTH_OK)
+        st = p_push(p, &start, &k, &h, seen);
+    /* The copy of the hashes is wiped on every path, as the snapshot's
+     * are when it is freed. */
+    sodium_memzero(&h, sizeof(h));
+    return st;
 }
 
 static mcpauth_status p_keys(kparser *p)
