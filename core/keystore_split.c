@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 enum {
-    SPLIT_MAX = 4,              /* pieces: beyond that, joining dominates */
+    SPLIT_MAX = 4,              /* pieces at most (only 2 CPUs were measured) */
     SPLIT_WINDOW = 65536,       /* bytes searched for a cut */
 };
 #define SPLIT_PIECE_MIN ((size_t)1 << 20) /* ~5,000 records */
