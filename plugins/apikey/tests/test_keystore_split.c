@@ -201,15 +201,6 @@ static void test_every_layout_cut(void)
     }
 }
 
-/* text with the bytes from `at` on replaced by `tail`. */
-static char *cut_and_append(char *text, size_t at, const char *tail)
-{
-    text[at] = '\0';
-    char *r = tu_fmt("%s%s", text, tail);
-    free(text);
-    return r;
-}
-
 /* Files whose middle is not between two records of the list, or whose
  * list is not the last thing in the file: loaded whole, with the whole
  * load's result. */
@@ -243,10 +234,9 @@ static void test_uncuttable_files_load_whole(void)
     free(b.data);
 
     /* A document end marker after the list. */
-    char *text = gen_store(300, 0);
-    text = cut_and_append(text, strlen(text), "...\n");
-    same_as_whole(text, 2, 1);
-    free(text);
+    char *text = gen_store(300, 0), *ended = tu_fmt("%s...\n", text);
+    same_as_whole(ended, 2, 1);
+    free(ended), free(text);
 
     /* The list in flow style over many lines. */
     b = (mcpauth__buf){ 0 };
