@@ -5,6 +5,7 @@
  *   setup.c    the temporary directory, the key store, the policies and the
  *              request mix
  *   measure.c  the latency histogram and the timed threads
+ *   scaling.c  a second thread's worth, in alternated phases
  *   modes.c    store load time, the reload stall and the memory mode
  *   main.c     options and the order of the run
  */
@@ -33,6 +34,9 @@ typedef struct bench_opts {
     const char *only;     /* one scenario, or NULL for all */
     const char *plugin_dir;
     int memory, smoke, keep;
+    unsigned scaling_rounds; /* alternated 1- and 2-thread rounds (scaling.c) */
+    int scaling_asked;       /* --scaling given */
+    double scaling_phase_s;  /* each phase of a round, measured */
 } bench_opts;
 
 /* What a planned request is, and so what it should get. */
@@ -100,6 +104,11 @@ void bench_mix_free(bench_mix *m);
 int bench_expect_allow(const bench_scenario *sc, bench_kind k);
 char *bench_path(const bench_env *env, const char *name);
 int bench_write_file(const char *path, const char *text, size_t len);
+/* Open sc's policy, run fn on the handle, close it and count the audit
+ * records (-1 for a scenario without audit). fn returns 0 or 2. */
+int bench_with_policy(const bench_env *env, const bench_scenario *sc,
+                      int (*fn)(mcpauth *a, void *ctx), void *ctx,
+                      long long *audit);
 
 /* ---- measure.c ---- */
 uint64_t bench_now_ns(void);
@@ -126,6 +135,12 @@ void bench_hist_add(bench_hist *h, uint64_t ns);
 void bench_hist_merge(bench_hist *into, const bench_hist *from);
 uint64_t bench_hist_pct(const bench_hist *h, double pct);
 void bench_hist_free(bench_hist *h);
+
+/* ---- scaling.c ---- */
+/* 1- and 2-thread phases of sc in alternation, with a control that shares
+ * nothing; prints one JSON line. Returns 0, 1 or 2 as a scenario run. */
+int bench_scaling(const bench_env *env, const bench_opts *o,
+                  const bench_scenario *sc, bench_mix *mixes);
 
 /* ---- modes.c ---- */
 int bench_store_load(const bench_env *env, const bench_opts *o);

@@ -4,7 +4,7 @@
  *   mcpauth-bench [--smoke] [--warmup S] [--duration S] [--keys N]
  *                 [--threads 1,2] [--scenario NAME] [--clients N] [--mix N]
  *                 [--sample N] [--reloads N] [--load-runs N] [--keep]
- *                 [--plugin-dir DIR]
+ *                 [--scaling ROUNDS] [--scaling-phase S] [--plugin-dir DIR]
  *   mcpauth-bench --memory [--addresses N] [--smoke]
  *
  * Exit status: 0 when every measurement ran and every decision was the one
@@ -30,7 +30,7 @@ static void usage(void)
     fputs("usage: mcpauth-bench [--smoke] [--warmup S] [--duration S] [--keys N]\n"
           "         [--threads 1,2] [--scenario NAME] [--clients N] [--mix N]\n"
           "         [--sample N] [--reloads N] [--load-runs N] [--keep]\n"
-          "         [--plugin-dir DIR]\n"
+          "         [--scaling ROUNDS] [--scaling-phase S] [--plugin-dir DIR]\n"
           "       mcpauth-bench --memory [--addresses N] [--smoke]\n"
           "scenarios: framework apikey full full+audit store_load reload\n",
           stderr);
@@ -49,11 +49,11 @@ static void defaults(bench_opts *o, int smoke)
     const char *pd = getenv("MCPAUTH_BENCH_PLUGIN_DIR");
     *o = (bench_opts){ 1.0, 2.0, 100000, 1000, 65536, 1000000, 16, 3, 5,
                        { 1, 2 }, 2, NULL, pd && *pd ? pd : MCPAUTH_BENCH_PLUGIN_DIR,
-                       0, 0, 0 };
+                       0, 0, 0, 10, 0, 0.25 };
     if (smoke) {
         o->warmup_s = 0.02, o->duration_s = 0.05, o->keys = 300, o->clients = 64;
         o->mix = 1024, o->addresses = 5000, o->reloads = 1, o->load_runs = 1;
-        o->smoke = 1;
+        o->smoke = 1, o->scaling_rounds = 2, o->scaling_phase_s = 0.02;
     }
 }
 
@@ -96,6 +96,10 @@ static int parse_value(bench_opts *o, const char *opt, const char *v)
         o->addresses = (size_t)d;
     else if (!strcmp(opt, "--sample") && d >= 1)
         o->sample = (unsigned)pow2_at_least((size_t)d);
+    else if (!strcmp(opt, "--scaling") && d <= 10000)
+        o->scaling_rounds = (unsigned)d, o->scaling_asked = 1;
+    else if (!strcmp(opt, "--scaling-phase") && d > 0)
+        o->scaling_phase_s = d;
     else if (!strcmp(opt, "--reloads"))
         o->reloads = (unsigned)d;
     else if (!strcmp(opt, "--load-runs") && d >= 1)
@@ -132,6 +136,16 @@ static int wanted(const bench_opts *o, const char *name)
     return !o->only || !strcmp(o->only, name);
 }
 
+/* The alternated scaling rounds run in a whole run for `full`, whose
+ * 2-thread target they measure; with --scenario, only when --scaling asks
+ * (bench/compare.sh runs one scenario many times). */
+static int scaling_wanted(const bench_opts *o, const bench_scenario *sc)
+{
+    if (!o->scaling_rounds)
+        return 0;
+    return o->only ? o->scaling_asked : !strcmp(sc->name, "full");
+}
+
 static void print_result(const bench_scenario *sc, int threads, const bench_result *r,
                          double rate1, long long audit)
 {
@@ -156,44 +170,35 @@ static void print_result(const bench_scenario *sc, int threads, const bench_resu
     fflush(stdout);
 }
 
-/* One scenario at one thread count. Returns 0, 1 (wrong decisions or lost
- * audit records) or 2 (could not run). */
+/* One scenario at one thread count, on a handle of its own. */
+typedef struct one_run {
+    const bench_scenario *sc;
+    const bench_opts *o;
+    bench_mix *mixes;
+    int threads;
+    bench_result r;
+} one_run;
+
+static int one_run_fn(mcpauth *a, void *ctx)
+{
+    one_run *c = ctx;
+    return bench_run(a, c->sc, c->mixes, c->threads, c->o, &c->r) != 0 ? 2 : 0;
+}
+
+/* Returns 0, 1 (wrong decisions or lost audit records) or 2 (could not
+ * run). */
 static int run_one(const bench_env *env, const bench_opts *o, const bench_scenario *sc,
                    int threads, bench_mix *mixes, double *rate1)
 {
-    char *policy = bench_path(env, sc->file);
-    char *log = bench_path(env, "audit.log");
-    mcpauth *a = NULL;
-    mcpauth_error err;
-    bench_result r;
-    long long audit = -1;
-    int rc = 2;
-    if (!policy || !log)
-        goto out;
-    unlink(log);
-    if (mcpauth_open(&a, policy, &err) != MCPAUTH_OK) {
-        fprintf(stderr, "mcpauth-bench: %s: %s\n", sc->name, err.message);
-        goto out;
-    }
-    bench_reset_peak_rss();
-    if (bench_run(a, sc, mixes, threads, o, &r) != 0)
-        goto out;
-    /* close writes everything the audit writer still holds */
-    mcpauth_close(a);
-    a = NULL;
-    if (sc->audit)
-        audit = bench_count_audit(log);
+    one_run c = { sc, o, mixes, threads, { 0 } };
+    long long audit;
+    int rc = bench_with_policy(env, sc, one_run_fn, &c, &audit);
+    if (rc != 0)
+        return rc;
     if (threads == 1)
-        *rate1 = r.rate;
-    print_result(sc, threads, &r, *rate1, audit);
-    rc = r.mismatches || (sc->audit && audit != (long long)r.total) ? 1 : 0;
-out:
-    mcpauth_close(a);
-    if (log)
-        unlink(log);
-    free(policy);
-    free(log);
-    return rc;
+        *rate1 = c.r.rate;
+    print_result(sc, threads, &c.r, *rate1, audit);
+    return c.r.mismatches || (sc->audit && audit != (long long)c.r.total) ? 1 : 0;
 }
 
 static int run_scenarios(const bench_env *env, const bench_opts *o)
@@ -203,6 +208,8 @@ static int run_scenarios(const bench_env *env, const bench_opts *o)
     memset(mixes, 0, sizeof(mixes));
     for (int i = 0; i < o->nthreads; i++)
         maxt = o->threads[i] > maxt ? o->threads[i] : maxt;
+    if (o->scaling_rounds && maxt < 2)
+        maxt = 2;
     for (int t = 0; t < maxt; t++)
         if (bench_mix_build(&mixes[t], env, o->mix, 0x5EED0000u + (uint64_t)t) != 0)
             rc = 2;
@@ -212,6 +219,10 @@ static int run_scenarios(const bench_env *env, const bench_opts *o)
             continue;
         for (int i = 0; rc != 2 && i < o->nthreads; i++) {
             int r = run_one(env, o, &scenarios[s], o->threads[i], mixes, &rate1);
+            rc = r > rc ? r : rc;
+        }
+        if (rc != 2 && scaling_wanted(o, &scenarios[s])) {
+            int r = bench_scaling(env, o, &scenarios[s], mixes);
             rc = r > rc ? r : rc;
         }
     }

@@ -319,3 +319,37 @@ void bench_mix_free(bench_mix *m)
     free(m->reqs);
     memset(m, 0, sizeof(*m));
 }
+
+/* sc's policy opened, fn run on the handle, the handle closed (which writes
+ * everything the audit writer still holds) and, for an audited scenario,
+ * the decision records counted into *audit (-1 otherwise). Returns fn's
+ * result, or 2 when the policy cannot be opened. */
+int bench_with_policy(const bench_env *env, const bench_scenario *sc,
+                      int (*fn)(mcpauth *a, void *ctx), void *ctx,
+                      long long *audit)
+{
+    char *policy = bench_path(env, sc->file);
+    char *log = bench_path(env, "audit.log");
+    mcpauth *a = NULL;
+    mcpauth_error err;
+    int rc = 2;
+    *audit = -1;
+    if (!policy || !log)
+        goto out;
+    unlink(log);
+    if (mcpauth_open(&a, policy, &err) != MCPAUTH_OK) {
+        fprintf(stderr, "mcpauth-bench: %s: %s\n", sc->name, err.message);
+        goto out;
+    }
+    bench_reset_peak_rss();
+    rc = fn(a, ctx);
+    mcpauth_close(a);
+    if (rc == 0 && sc->audit)
+        *audit = bench_count_audit(log);
+out:
+    if (log)
+        unlink(log);
+    free(policy);
+    free(log);
+    return rc;
+}

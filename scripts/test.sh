@@ -1,8 +1,9 @@
 #!/bin/sh
 # make test: every suite in a normal build (each CUnit suite also under
-# valgrind), the ThreadSanitizer stress test, a bounded libFuzzer run of
-# every target, and last every suite again in an AddressSanitizer + UBSan
-# build (so that ctest's summary of that run closes the output).
+# valgrind), the ThreadSanitizer stress and ratelimit tests, a bounded
+# libFuzzer run of every target, and last every suite again in an
+# AddressSanitizer + UBSan build (so that ctest's summary of that run
+# closes the output).
 #
 # MCPAUTH_BUILD_DIR (default build; `make test` passes its BUILD) is the
 # normal build, already built; the sanitizer and fuzz builds go beside it
@@ -19,11 +20,13 @@ fi
 echo "== normal build ($BUILD): all tests, CUnit suites also under valgrind"
 (cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
 
-echo "== ThreadSanitizer build: checks, reloads, key changes and audit at once"
+echo "== ThreadSanitizer build: checks, reloads, key changes and audit at once;"
+echo "   ratelimit's shared state from several threads"
+TSAN_TESTS="test_stress test_ratelimit_race test_ratelimit_threads"
 cmake -S . -B "$BUILD-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCPAUTH_TSAN=ON >/dev/null
-cmake --build "$BUILD-tsan" -j "$JOBS" --target test_stress
+cmake --build "$BUILD-tsan" -j "$JOBS" --target $TSAN_TESTS
 (cd "$BUILD-tsan" && TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-    ctest --output-on-failure -R '^test_stress$')
+    ctest --output-on-failure -R "^($(echo $TSAN_TESTS | tr ' ' '|'))\$")
 
 echo "== libFuzzer: every target from its seed corpus, ${FUZZ_SECONDS:-30} s each"
 FUZZ_JOBS=${FUZZ_JOBS:-2} FUZZ_BUILD="$BUILD-fuzz" sh scripts/fuzz.sh

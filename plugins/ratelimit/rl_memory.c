@@ -17,6 +17,8 @@
  * shard holds nothing but lockouts, the lockout that ends soonest.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -30,30 +32,52 @@
 /* Small tables are not cut into tiny shards: a shard of one entry would
  * have to evict a lockout for any newcomer that hashes to it. */
 #define RL_SHARD_MIN_KEYS 256
-#define RL_SLAB_MIN 16
+/* Entries live in chunks that never move once allocated (see rl_at). */
+#define RL_CHUNK_BITS 8
+#define RL_CHUNK (1u << RL_CHUNK_BITS)
+/* Steps a lookup without the shard lock takes before it gives up. */
+#define RL_PEEK_MAX 16
+#define RL_SPINS 64
 #define RL_MAX_TRACKED_LIMIT (1u << 30)
 
 enum { RL_LIST_RATE, RL_LIST_FAILING, RL_LIST_LOCKED, RL_LIST_COUNT };
 
+/*
+ * Who may touch what. The shard lock guards the table's shape: the hash
+ * chains, the lists and which key an entry holds. An entry's own lock
+ * guards its state (tat to locked_until). Writing key, list or tick takes
+ * both (shard lock first), so holding either one is enough to read them.
+ *
+ * Performance: a request for a client already tracked, whose entry needs
+ * no move on its list (rl_touch), takes only the entry's lock: it finds the
+ * entry without the shard lock (rl_peek) and checks the key under the
+ * entry's lock. With two threads serving the same clients, the shard
+ * mutex's line went from core to core on about half the requests, on top
+ * of the entry's own (docs/performance.md, round 8).
+ */
 typedef struct rl_entry {
-    rl_key key;
+    atomic_uchar lock;       /* the entry lock: 0 free, 1 held */
+    uint8_t list;
+    uint16_t tick;           /* rl_tick() when last put at its list's front */
+    _Atomic uint32_t check;  /* the hash's top half, for rl_peek */
+    _Atomic uint32_t hnext;  /* next entry in the hash chain */
+    uint32_t prev, next;     /* neighbours on the entry's list */
+    uint32_t rpm;
+    uint32_t fails;
     int64_t tat;             /* GCRA state, see rl_gcra.h */
     int64_t fail_start_ms;   /* first failure of the current window */
     int64_t locked_until_ms; /* 0: not locked */
-    uint32_t rpm;
-    uint32_t fails;
-    uint32_t hnext;          /* next entry in the hash chain */
-    uint32_t prev, next;     /* neighbours on the entry's list */
-    uint8_t list;
-    uint16_t tick;           /* rl_tick() when last put at its list's front */
+    rl_key key;
 } rl_entry;
 
 typedef struct rl_shard {
-    _Alignas(64) pthread_mutex_t lock; /* one cache line each: no false sharing */
-    rl_entry *entries;
-    uint32_t used, alloc, limit;
-    uint32_t *buckets;
+    /* Read by every lookup, written only when a chunk is added: kept off
+     * the line the mutex is on. */
+    _Alignas(64) rl_entry *_Atomic *chunks; /* limit / RL_CHUNK, rounded up */
+    _Atomic uint32_t *buckets;
     uint32_t mask;
+    _Alignas(64) pthread_mutex_t lock;
+    uint32_t used, limit;
     uint32_t head[RL_LIST_COUNT], tail[RL_LIST_COUNT];
 } rl_shard;
 
@@ -87,6 +111,11 @@ static uint32_t rl_shard_limit(size_t max_tracked, uint32_t n, uint32_t i)
     return (uint32_t)(max_tracked / n + (i < max_tracked % n ? 1 : 0));
 }
 
+static uint32_t rl_chunk_count(uint32_t limit)
+{
+    return (limit + RL_CHUNK - 1) / RL_CHUNK;
+}
+
 /* kind, len and the used bytes (the rest is zero padding), hashed as
  * crypto_shorthash would, without its cost per call (rl_siphash.h). */
 static uint64_t rl_hash(const rl_memory *m, const rl_key *k)
@@ -94,34 +123,72 @@ static uint64_t rl_hash(const rl_memory *m, const rl_key *k)
     return rl_siphash_key(&m->seed, k);
 }
 
+/* The shard comes from the top half's low bits, the bucket from the bottom
+ * half and the check from the whole top half. */
 static rl_shard *rl_shard_of(rl_memory *m, uint64_t h)
 {
     return &m->shards[(h >> 32) & (m->nshards - 1)];
 }
 
-/* ---- lists ---- */
+static uint32_t rl_check_of(uint64_t h)
+{
+    return (uint32_t)(h >> 32);
+}
+
+/* Entry i. Chunks are never moved or freed before the backend is, so an
+ * index read from a chain without the shard lock always names live memory
+ * (a slab grown by realloc would not); the acquire pairs with the release
+ * that published the chunk. */
+static rl_entry *rl_at(rl_shard *sh, uint32_t i)
+{
+    rl_entry *c = atomic_load_explicit(&sh->chunks[i >> RL_CHUNK_BITS],
+                                       memory_order_acquire);
+    return &c[i & (RL_CHUNK - 1)];
+}
+
+/* ---- entry locks ---- */
+
+/* Held for a few dozen instructions at a time; yield now and then in case
+ * the holder's thread was preempted. */
+static void rl_elock(rl_entry *e)
+{
+    unsigned spins = 0;
+    while (atomic_exchange_explicit(&e->lock, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&e->lock, memory_order_relaxed))
+            if (++spins % RL_SPINS == 0)
+                sched_yield();
+    }
+}
+
+static void rl_eunlock(rl_entry *e)
+{
+    atomic_store_explicit(&e->lock, 0, memory_order_release);
+}
+
+/* ---- lists (shard lock) ---- */
 
 static void rl_list_unlink(rl_shard *sh, uint32_t i)
 {
-    rl_entry *e = &sh->entries[i];
+    rl_entry *e = rl_at(sh, i);
     if (e->prev != RL_NIL)
-        sh->entries[e->prev].next = e->next;
+        rl_at(sh, e->prev)->next = e->next;
     else
         sh->head[e->list] = e->next;
     if (e->next != RL_NIL)
-        sh->entries[e->next].prev = e->prev;
+        rl_at(sh, e->next)->prev = e->prev;
     else
         sh->tail[e->list] = e->prev;
 }
 
+/* Also writes e->list: the caller holds entry i's lock too. */
 static void rl_list_push(rl_shard *sh, uint32_t i, uint8_t list)
 {
-    rl_entry *e = &sh->entries[i];
+    rl_entry *e = rl_at(sh, i);
     e->list = list;
     e->prev = RL_NIL;
     e->next = sh->head[list];
     if (e->next != RL_NIL)
-        sh->entries[e->next].prev = i;
+        rl_at(sh, e->next)->prev = i;
     else
         sh->tail[list] = i;
     sh->head[list] = i;
@@ -149,10 +216,10 @@ static uint16_t rl_tick(int64_t now_ms)
     return (uint16_t)((uint64_t)now_ms >> 6);
 }
 
-/* Mark entry i as just used: front of its list, or onto the list its state
- * now calls for. Lockouts keep their place (ordered by start).
- * Performance: an entry already put at the front in the current 64 ms step
- * stays where it is. Moving it writes its neighbours and the shard's list
+/* Whether marking e as used at now_ms leaves it where it is: an entry
+ * already put at the front in the current 64 ms step stays there, and
+ * lockouts keep their place (ordered by start). Needs either lock.
+ * Performance: moving an entry writes its neighbours and the shard's list
  * heads; with two threads serving the same clients, those cache lines went
  * back and forth between the cores on every request: `full` with 2 threads
  * reached 1.41 to 1.55 times its 1-thread rate, and 1.56 to 2.06 times
@@ -161,20 +228,27 @@ static uint16_t rl_tick(int64_t now_ms)
  * cycles a whole shard within 64 to 128 ms (at the default max_tracked,
  * several hundred thousand new addresses a second). A tick that wraps
  * round to the same value only skips one move. */
+static int rl_stays(const rl_memory *m, const rl_entry *e, int64_t now_ms)
+{
+    uint8_t want = rl_list_for(m, e, now_ms);
+    return want == e->list &&
+           (want == RL_LIST_LOCKED || e->tick == rl_tick(now_ms));
+}
+
+/* Mark entry i as just used: front of its list, or onto the list its state
+ * now calls for. Both locks held. */
 static void rl_touch(const rl_memory *m, rl_shard *sh, uint32_t i,
                      int64_t now_ms)
 {
-    rl_entry *e = &sh->entries[i];
-    uint8_t want = rl_list_for(m, e, now_ms);
-    if (want == e->list &&
-        (want == RL_LIST_LOCKED || e->tick == rl_tick(now_ms)))
+    rl_entry *e = rl_at(sh, i);
+    if (rl_stays(m, e, now_ms))
         return;
     rl_list_unlink(sh, i);
-    rl_list_push(sh, i, want);
+    rl_list_push(sh, i, rl_list_for(m, e, now_ms));
     e->tick = rl_tick(now_ms);
 }
 
-/* Forgetting an idle entry changes no future decision. */
+/* Forgetting an idle entry changes no future decision. Entry lock held. */
 static int rl_entry_idle(const rl_memory *m, const rl_entry *e, int64_t now_ms)
 {
     rl_gcra_state st = { e->tat, e->rpm };
@@ -184,50 +258,100 @@ static int rl_entry_idle(const rl_memory *m, const rl_entry *e, int64_t now_ms)
 
 /* ---- hash table ---- */
 
+static uint32_t rl_load_link(_Atomic uint32_t *link)
+{
+    return atomic_load_explicit(link, memory_order_acquire);
+}
+
+/* Entry for k, with the shard lock held (keys change only under it). */
 static uint32_t rl_find(rl_shard *sh, uint64_t h, const rl_key *k)
 {
-    uint32_t i = sh->buckets[h & sh->mask];
-    while (i != RL_NIL && memcmp(&sh->entries[i].key, k, sizeof(*k)) != 0)
-        i = sh->entries[i].hnext;
+    uint32_t i = rl_load_link(&sh->buckets[h & sh->mask]);
+    while (i != RL_NIL && memcmp(&rl_at(sh, i)->key, k, sizeof(*k)) != 0)
+        i = rl_load_link(&rl_at(sh, i)->hnext);
     return i;
+}
+
+/* The entry whose check matches h, found without the shard lock, or RL_NIL.
+ * A chain changed during the walk can make it miss, or stop on an entry
+ * that has since taken another key: the caller compares the key under the
+ * entry's lock, and goes to the shard lock when it does not match. The
+ * walk is bounded because an entry moved to another chain mid-walk could
+ * lead it round in circles. */
+static uint32_t rl_peek(rl_shard *sh, uint64_t h)
+{
+    uint32_t check = rl_check_of(h);
+    uint32_t i = rl_load_link(&sh->buckets[h & sh->mask]);
+    for (int n = 0; i != RL_NIL && n < RL_PEEK_MAX; n++) {
+        rl_entry *e = rl_at(sh, i);
+        if (atomic_load_explicit(&e->check, memory_order_relaxed) == check)
+            return i;
+        i = rl_load_link(&e->hnext);
+    }
+    return RL_NIL;
+}
+
+/* The release stores pair with rl_load_link: a reader that reaches an
+ * entry through a link sees the entry's chunk and fields as linked. */
+static void rl_store_link(_Atomic uint32_t *link, uint32_t i)
+{
+    atomic_store_explicit(link, i, memory_order_release);
 }
 
 static void rl_unchain(rl_memory *m, rl_shard *sh, uint32_t victim)
 {
-    uint32_t *link = &sh->buckets[rl_hash(m, &sh->entries[victim].key) & sh->mask];
-    while (*link != victim)
-        link = &sh->entries[*link].hnext;
-    *link = sh->entries[victim].hnext;
+    rl_entry *v = rl_at(sh, victim);
+    _Atomic uint32_t *link = &sh->buckets[rl_hash(m, &v->key) & sh->mask];
+    uint32_t i;
+    while ((i = rl_load_link(link)) != victim)
+        link = &rl_at(sh, i)->hnext;
+    rl_store_link(link, rl_load_link(&v->hnext));
 }
 
-static uint32_t rl_pick_victim(const rl_memory *m, const rl_shard *sh,
+/* A list tail that may go, locked; RL_NIL when every list is empty. */
+static uint32_t rl_pick_victim(const rl_memory *m, rl_shard *sh,
                                int64_t now_ms)
 {
     for (int l = 0; l < RL_LIST_COUNT; l++) {
         uint32_t t = sh->tail[l];
-        if (t != RL_NIL && rl_entry_idle(m, &sh->entries[t], now_ms))
+        if (t == RL_NIL)
+            continue;
+        rl_elock(rl_at(sh, t));
+        if (rl_entry_idle(m, rl_at(sh, t), now_ms))
             return t;
+        rl_eunlock(rl_at(sh, t));
     }
     for (int l = 0; l < RL_LIST_COUNT; l++)
-        if (sh->tail[l] != RL_NIL)
+        if (sh->tail[l] != RL_NIL) {
+            rl_elock(rl_at(sh, sh->tail[l]));
             return sh->tail[l];
+        }
     return RL_NIL;
 }
 
-/* A free slot: a new one while under the limit, else an evicted one. */
+/* Room for entry sh->used: its chunk, allocated when it is the first of
+ * one and published for rl_at. 0, or -1 when out of memory. */
+static int rl_chunk_ready(rl_shard *sh)
+{
+    uint32_t c = sh->used >> RL_CHUNK_BITS;
+    if (sh->used & (RL_CHUNK - 1))
+        return 0;
+    uint32_t n = sh->limit - sh->used < RL_CHUNK ? sh->limit - sh->used : RL_CHUNK;
+    rl_entry *chunk = calloc(n, sizeof(*chunk));
+    if (!chunk)
+        return -1;
+    atomic_store_explicit(&sh->chunks[c], chunk, memory_order_release);
+    return 0;
+}
+
+/* A free slot, locked: a new one while under the limit, else an evicted
+ * one, out of its chain and off its list. */
 static uint32_t rl_slot(rl_memory *m, rl_shard *sh, int64_t now_ms)
 {
     if (sh->used < sh->limit) {
-        if (sh->used == sh->alloc) {
-            uint32_t n = sh->alloc ? sh->alloc * 2 : RL_SLAB_MIN;
-            if (n > sh->limit)
-                n = sh->limit;
-            rl_entry *grown = realloc(sh->entries, (size_t)n * sizeof(*grown));
-            if (!grown)
-                return RL_NIL;
-            sh->entries = grown;
-            sh->alloc = n;
-        }
+        if (rl_chunk_ready(sh) != 0)
+            return RL_NIL;
+        rl_elock(rl_at(sh, sh->used));
         return sh->used++;
     }
     uint32_t v = rl_pick_victim(m, sh, now_ms);
@@ -238,20 +362,23 @@ static uint32_t rl_slot(rl_memory *m, rl_shard *sh, int64_t now_ms)
     return v;
 }
 
-/* A new entry for k (absent from the table), possibly by eviction; RL_NIL
- * when out of memory. */
+/* A new entry for k (absent from the table), possibly by eviction, returned
+ * locked; RL_NIL when out of memory. */
 static uint32_t rl_insert(rl_memory *m, rl_shard *sh, uint64_t h,
                           const rl_key *k, int64_t now_ms)
 {
     uint32_t i = rl_slot(m, sh, now_ms);
     if (i == RL_NIL)
         return RL_NIL;
-    rl_entry *e = &sh->entries[i];
-    memset(e, 0, sizeof(*e));
+    rl_entry *e = rl_at(sh, i);
     e->key = *k;
     e->tat = RL_TAT_NONE;
-    e->hnext = sh->buckets[h & sh->mask];
-    sh->buckets[h & sh->mask] = i;
+    e->rpm = e->fails = 0;
+    e->fail_start_ms = e->locked_until_ms = 0;
+    atomic_store_explicit(&e->check, rl_check_of(h), memory_order_relaxed);
+    atomic_store_explicit(&e->hnext, rl_load_link(&sh->buckets[h & sh->mask]),
+                          memory_order_relaxed);
+    rl_store_link(&sh->buckets[h & sh->mask], i);
     rl_list_push(sh, i, RL_LIST_RATE);
     e->tick = rl_tick(now_ms);
     return i;
@@ -259,41 +386,132 @@ static uint32_t rl_insert(rl_memory *m, rl_shard *sh, uint64_t h,
 
 /* ---- the backend functions ---- */
 
-/* take for key k, found at i (RL_NIL: absent), with sh->lock held. */
+/* GCRA for the entry's state (none when e is NULL) at now_ms: r as
+ * rl_gcra_take returns it, with *g the state after an allowed request. */
+static int rl_decide(const rl_entry *e, const rl_rate *rate, int64_t now_ms,
+                     rl_gcra_state *g, rl_take_result *out)
+{
+    *g = (rl_gcra_state){ RL_TAT_NONE, 0 };
+    if (e)
+        *g = (rl_gcra_state){ e->tat, e->rpm };
+    int r = rl_gcra_take(g, rate, now_ms, 0, &out->wait_ms);
+    out->allowed = r == 1;
+    return r;
+}
+
+/* take for key k, found at i (RL_NIL: absent), with the shard lock and
+ * entry i's lock held; *i is the entry locked on return. */
 static mcpauth_status rl_take_held(rl_memory *m, rl_shard *sh, uint64_t h,
-                                   const rl_key *k, uint32_t i,
+                                   const rl_key *k, uint32_t *i,
                                    const rl_rate *rate, int64_t now_ms,
                                    int dry, rl_take_result *out)
 {
-    rl_gcra_state g = { RL_TAT_NONE, 0 };
-    if (i != RL_NIL)
-        g = (rl_gcra_state){ sh->entries[i].tat, sh->entries[i].rpm };
-    int r = rl_gcra_take(&g, rate, now_ms, dry, &out->wait_ms);
-    out->allowed = r == 1;
+    rl_gcra_state g;
+    int r = rl_decide(*i != RL_NIL ? rl_at(sh, *i) : NULL, rate, now_ms, &g, out);
     if (r < 0)
         return MCPAUTH_ERANGE;
     if (r == 0 || dry)
         return MCPAUTH_OK;
-    if (i == RL_NIL && (i = rl_insert(m, sh, h, k, now_ms)) == RL_NIL)
+    if (*i == RL_NIL && (*i = rl_insert(m, sh, h, k, now_ms)) == RL_NIL)
         return MCPAUTH_ENOMEM;
-    sh->entries[i].tat = g.tat;
-    sh->entries[i].rpm = g.rpm;
-    rl_touch(m, sh, i, now_ms);
+    rl_at(sh, *i)->tat = g.tat;
+    rl_at(sh, *i)->rpm = g.rpm;
+    rl_touch(m, sh, *i, now_ms);
     return MCPAUTH_OK;
+}
+
+/* locked_take's work on an entry found for its key, under the entry's lock
+ * only: 1 when done, 0 when the request would move the entry on its list
+ * (the caller goes to the shard lock; nothing was changed). */
+static int rl_fast_held(const rl_memory *m, rl_entry *e, const rl_rate *rate,
+                        int64_t now_ms, int dry, int64_t *until_ms,
+                        rl_take_result *out, mcpauth_status *st)
+{
+    rl_gcra_state g;
+    *st = MCPAUTH_OK;
+    if (until_ms && e->locked_until_ms > now_ms) {
+        *until_ms = e->locked_until_ms;
+        return 1;
+    }
+    if (!rate)
+        return 1;
+    int r = rl_decide(e, rate, now_ms, &g, out);
+    if (r < 0)
+        *st = MCPAUTH_ERANGE;
+    if (r != 1 || dry)
+        return 1;
+    if (!rl_stays(m, e, now_ms))
+        return 0;
+    e->tat = g.tat;
+    e->rpm = g.rpm;
+    return 1;
+}
+
+/* The common case without the shard lock: 1 when decided, 0 when the
+ * caller must take the shard lock (key not found, or the entry must move). */
+static int rl_fast(rl_memory *m, rl_shard *sh, uint64_t h, const rl_key *k,
+                   const rl_rate *rate, int64_t now_ms, int dry,
+                   int64_t *until_ms, rl_take_result *out, mcpauth_status *st)
+{
+    uint32_t i = rl_peek(sh, h);
+    int done = 0;
+    if (i == RL_NIL)
+        return 0;
+    rl_entry *e = rl_at(sh, i);
+    rl_elock(e);
+    if (memcmp(&e->key, k, sizeof(*k)) == 0)
+        done = rl_fast_held(m, e, rate, now_ms, dry, until_ms, out, st);
+    rl_eunlock(e);
+    return done;
+}
+
+/* Lock the shard and find k, locking its entry; the pair rl_unlock undoes. */
+static uint32_t rl_lock_find(rl_shard *sh, uint64_t h, const rl_key *k)
+{
+    pthread_mutex_lock(&sh->lock);
+    uint32_t i = rl_find(sh, h, k);
+    if (i != RL_NIL)
+        rl_elock(rl_at(sh, i));
+    return i;
+}
+
+static void rl_unlock(rl_shard *sh, uint32_t i)
+{
+    if (i != RL_NIL)
+        rl_eunlock(rl_at(sh, i));
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* locked_until then take (when rate is not NULL) under one hash and lookup;
+ * until_ms NULL for take alone. */
+static mcpauth_status rl_mem_lookup_take(rl_memory *m, const rl_key *k,
+                                         const rl_rate *rate, int64_t now_ms,
+                                         int dry, int64_t *until_ms,
+                                         rl_take_result *out)
+{
+    uint64_t h = rl_hash(m, k);
+    rl_shard *sh = rl_shard_of(m, h);
+    mcpauth_status st = MCPAUTH_OK;
+    if (until_ms)
+        *until_ms = 0;
+    out->allowed = 1;
+    out->wait_ms = 0;
+    if (rl_fast(m, sh, h, k, rate, now_ms, dry, until_ms, out, &st))
+        return st;
+    uint32_t i = rl_lock_find(sh, h, k);
+    if (until_ms && i != RL_NIL && rl_at(sh, i)->locked_until_ms > now_ms)
+        *until_ms = rl_at(sh, i)->locked_until_ms;
+    else if (rate)
+        st = rl_take_held(m, sh, h, k, &i, rate, now_ms, dry, out);
+    rl_unlock(sh, i);
+    return st;
 }
 
 static mcpauth_status rl_mem_take(void *self, const rl_key *key,
                                   const rl_rate *rate, int64_t now_ms, int dry,
                                   rl_take_result *out)
 {
-    rl_memory *m = self;
-    uint64_t h = rl_hash(m, key);
-    rl_shard *sh = rl_shard_of(m, h);
-    pthread_mutex_lock(&sh->lock);
-    mcpauth_status st = rl_take_held(m, sh, h, key, rl_find(sh, h, key), rate,
-                                     now_ms, dry, out);
-    pthread_mutex_unlock(&sh->lock);
-    return st;
+    return rl_mem_lookup_take(self, key, rate, now_ms, dry, NULL, out);
 }
 
 /* Apply one failure to e at now_ms; returns 1 when it starts a lockout. */
@@ -314,6 +532,8 @@ static int rl_count_failure(const rl_lockout_rule *rule, rl_entry *e,
     return 1;
 }
 
+/* Failures come with denials, far rarer than requests: always under the
+ * shard lock, since a failure moves the entry to another list. */
 static mcpauth_status rl_mem_record_failure(void *self, const rl_key *ip,
                                             int64_t now_ms, int *locked)
 {
@@ -324,55 +544,31 @@ static mcpauth_status rl_mem_record_failure(void *self, const rl_key *ip,
     uint64_t h = rl_hash(m, ip);
     rl_shard *sh = rl_shard_of(m, h);
     mcpauth_status st = MCPAUTH_OK;
-    pthread_mutex_lock(&sh->lock);
-    uint32_t i = rl_find(sh, h, ip);
+    uint32_t i = rl_lock_find(sh, h, ip);
     if (i == RL_NIL && (i = rl_insert(m, sh, h, ip, now_ms)) == RL_NIL) {
         st = MCPAUTH_ENOMEM;
         goto out;
     }
-    *locked = rl_count_failure(&m->rule, &sh->entries[i], now_ms);
+    *locked = rl_count_failure(&m->rule, rl_at(sh, i), now_ms);
     rl_touch(m, sh, i, now_ms);
 out:
-    pthread_mutex_unlock(&sh->lock);
+    rl_unlock(sh, i);
     return st;
 }
 
 static mcpauth_status rl_mem_locked_until(void *self, const rl_key *ip,
                                           int64_t now_ms, int64_t *until_ms)
 {
-    rl_memory *m = self;
-    uint64_t h = rl_hash(m, ip);
-    rl_shard *sh = rl_shard_of(m, h);
-    pthread_mutex_lock(&sh->lock);
-    uint32_t i = rl_find(sh, h, ip);
-    *until_ms = 0;
-    if (i != RL_NIL && sh->entries[i].locked_until_ms > now_ms)
-        *until_ms = sh->entries[i].locked_until_ms;
-    pthread_mutex_unlock(&sh->lock);
-    return MCPAUTH_OK;
+    rl_take_result unused;
+    return rl_mem_lookup_take(self, ip, NULL, now_ms, 1, until_ms, &unused);
 }
 
-/* locked_until then take under one hash, lock and probe (rl_backend.h). */
 static mcpauth_status rl_mem_locked_take(void *self, const rl_key *ip,
                                          const rl_rate *rate, int64_t now_ms,
                                          int dry, int64_t *until_ms,
                                          rl_take_result *out)
 {
-    rl_memory *m = self;
-    uint64_t h = rl_hash(m, ip);
-    rl_shard *sh = rl_shard_of(m, h);
-    mcpauth_status st = MCPAUTH_OK;
-    pthread_mutex_lock(&sh->lock);
-    uint32_t i = rl_find(sh, h, ip);
-    *until_ms = 0;
-    out->allowed = 1;
-    out->wait_ms = 0;
-    if (i != RL_NIL && sh->entries[i].locked_until_ms > now_ms)
-        *until_ms = sh->entries[i].locked_until_ms;
-    else if (rate)
-        st = rl_take_held(m, sh, h, ip, i, rate, now_ms, dry, out);
-    pthread_mutex_unlock(&sh->lock);
-    return st;
+    return rl_mem_lookup_take(self, ip, rate, now_ms, dry, until_ms, out);
 }
 
 static size_t rl_mem_tracked(void *self)
@@ -387,16 +583,22 @@ static size_t rl_mem_tracked(void *self)
     return n;
 }
 
+static void rl_shard_free(rl_shard *sh)
+{
+    pthread_mutex_destroy(&sh->lock);
+    for (uint32_t c = 0; sh->chunks && c < rl_chunk_count(sh->limit); c++)
+        free(atomic_load_explicit(&sh->chunks[c], memory_order_relaxed));
+    free(sh->chunks);
+    free(sh->buckets);
+}
+
 static void rl_mem_destroy(void *self)
 {
     rl_memory *m = self;
     if (!m)
         return;
-    for (uint32_t s = 0; m->shards && s < m->nshards; s++) {
-        pthread_mutex_destroy(&m->shards[s].lock);
-        free(m->shards[s].entries);
-        free(m->shards[s].buckets);
-    }
+    for (uint32_t s = 0; m->shards && s < m->nshards; s++)
+        rl_shard_free(&m->shards[s]);
     free(m->shards);
     sodium_memzero(&m->seed, sizeof(m->seed));
     free(m);
@@ -408,10 +610,12 @@ static mcpauth_status rl_shard_init(rl_shard *sh, uint32_t limit)
     pthread_mutex_init(&sh->lock, NULL);
     sh->limit = limit;
     sh->mask = rl_pow2_at_least(limit) - 1;
+    sh->chunks = calloc(rl_chunk_count(limit), sizeof(*sh->chunks));
     sh->buckets = malloc(((size_t)sh->mask + 1) * sizeof(*sh->buckets));
-    if (!sh->buckets)
+    if (!sh->chunks || !sh->buckets)
         return MCPAUTH_ENOMEM;
-    memset(sh->buckets, 0xff, ((size_t)sh->mask + 1) * sizeof(*sh->buckets));
+    for (uint32_t b = 0; b <= sh->mask; b++)
+        atomic_init(&sh->buckets[b], RL_NIL);
     for (int l = 0; l < RL_LIST_COUNT; l++)
         sh->head[l] = sh->tail[l] = RL_NIL;
     return MCPAUTH_OK;
@@ -464,8 +668,10 @@ size_t rl_memory_bytes_per_key(size_t max_tracked)
 {
     uint32_t n = rl_shard_count(max_tracked);
     size_t total = (size_t)n * sizeof(rl_shard) + max_tracked * sizeof(rl_entry);
-    for (uint32_t s = 0; s < n; s++)
-        total += (size_t)rl_pow2_at_least(rl_shard_limit(max_tracked, n, s)) *
-                 sizeof(uint32_t);
+    for (uint32_t s = 0; s < n; s++) {
+        uint32_t limit = rl_shard_limit(max_tracked, n, s);
+        total += (size_t)rl_pow2_at_least(limit) * sizeof(uint32_t) +
+                 rl_chunk_count(limit) * sizeof(rl_entry *);
+    }
     return (total + max_tracked - 1) / max_tracked;
 }

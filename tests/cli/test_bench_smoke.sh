@@ -20,13 +20,15 @@ check_json() {
 const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
 const common = ["scenario", "threads", "decisions", "decisions_per_s", "p50_ns", "p99_ns", "max_rss_kb"];
 const extra = { store_load: ["keys", "cpus", "load_ms_best", "load_ms_best_one_cpu", "libyaml_events_ms_best", "max_rss_kb"],
+                scaling: ["of", "rounds", "decisions", "mismatches", "decisions_per_s_1", "decisions_per_s_2", "scaling", "scaling_median", "control_scaling", "max_rss_kb"],
                 reload: ["reloads", "reload_ms_max", "max_ns", "baseline_max_ns"],
                 "full+audit": ["audit_records", "audit_expected"],
                 memory: ["addresses", "rss_before_kb"] };
 let bad = 0;
 for (const l of lines) {
   let o; try { o = JSON.parse(l); } catch (e) { console.log("not JSON: " + l); bad++; continue; }
-  const need = o.scenario === "store_load" ? extra.store_load : common.concat(extra[o.scenario] || []);
+  const own = o.scenario === "store_load" || o.scenario === "scaling";
+  const need = own ? extra[o.scenario] : common.concat(extra[o.scenario] || []);
   for (const k of need) if (!(k in o)) { console.log("no " + k + ": " + l); bad++; }
   console.log("scenario " + o.scenario + " " + (o.threads || 1));
 }
@@ -36,6 +38,7 @@ process.exit(bad ? 1 : 0);' "$file"
 import json, sys
 common = ["scenario", "threads", "decisions", "decisions_per_s", "p50_ns", "p99_ns", "max_rss_kb"]
 extra = {"store_load": ["keys", "cpus", "load_ms_best", "load_ms_best_one_cpu", "libyaml_events_ms_best", "max_rss_kb"],
+         "scaling": ["of", "rounds", "decisions", "mismatches", "decisions_per_s_1", "decisions_per_s_2", "scaling", "scaling_median", "control_scaling", "max_rss_kb"],
          "reload": ["reloads", "reload_ms_max", "max_ns", "baseline_max_ns"],
          "full+audit": ["audit_records", "audit_expected"],
          "memory": ["addresses", "rss_before_kb"]}
@@ -45,7 +48,8 @@ for l in open(sys.argv[1]).read().strip().split("\n"):
         o = json.loads(l)
     except ValueError:
         print("not JSON: " + l); bad += 1; continue
-    need = extra["store_load"] if o["scenario"] == "store_load" else common + extra.get(o["scenario"], [])
+    own = o["scenario"] in ("store_load", "scaling")
+    need = extra[o["scenario"]] if own else common + extra.get(o["scenario"], [])
     for k in need:
         if k not in o:
             print("no %s: %s" % (k, l)); bad += 1
@@ -61,13 +65,15 @@ printf '%s\n' "$_out" | grep '^{' > "$T/out.json"
 run check_json "$T/out.json"
 expect_rc 0
 for s in "store_load 1" "framework 1" "framework 2" "apikey 1" "apikey 2" \
-         "full 1" "full 2" "full+audit 1" "full+audit 2" "reload 1"; do
+         "full 1" "full 2" "scaling 1" "full+audit 1" "full+audit 2" "reload 1"; do
     expect_count "scenario $s" 1
 done
 # Every decision was the planned one (exit 0 also says every decision
-# reached the audit file).
+# reached the audit file), in the alternated scaling rounds too.
 run grep -c '"mismatches":0' "$T/out.json"
-expect_out 9
+expect_out 10
+run grep -c '"scenario":"scaling","of":"full","rounds":2,' "$T/out.json"
+expect_out 1
 
 run "$BENCH" --smoke --memory
 expect_rc 0
