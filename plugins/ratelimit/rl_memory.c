@@ -447,8 +447,13 @@ static int rl_fast_held(const rl_memory *m, rl_entry *e, const rl_rate *rate,
     return 1;
 }
 
-/* The common case without the shard lock: 1 when decided, 0 when the
- * caller must take the shard lock (key not found, or the entry must move). */
+/* The common case, found without the shard lock: 1 when decided, 0 when
+ * the caller must take the shard lock itself (key not found, or the entry
+ * must move on its list while another thread holds the shard). When the
+ * entry must move, the shard lock is tried with the entry's held: trying
+ * never waits, so the order shard-then-entry that waiting callers keep
+ * cannot deadlock. A client seen less often than every 64 ms needs the
+ * move on almost every request, and would otherwise pay for both paths. */
 static int rl_fast(rl_memory *m, rl_shard *sh, uint64_t h, const rl_key *k,
                    const rl_rate *rate, int64_t now_ms, int dry,
                    int64_t *until_ms, rl_take_result *out, mcpauth_status *st)
@@ -459,8 +464,14 @@ static int rl_fast(rl_memory *m, rl_shard *sh, uint64_t h, const rl_key *k,
         return 0;
     rl_entry *e = rl_at(sh, i);
     rl_elock(e);
-    if (memcmp(&e->key, k, sizeof(*k)) == 0)
+    if (memcmp(&e->key, k, sizeof(*k)) == 0) {
         done = rl_fast_held(m, e, rate, now_ms, dry, until_ms, out, st);
+        if (!done && pthread_mutex_trylock(&sh->lock) == 0) {
+            *st = rl_take_held(m, sh, h, k, &i, rate, now_ms, dry, out);
+            pthread_mutex_unlock(&sh->lock);
+            done = 1;
+        }
+    }
     rl_eunlock(e);
     return done;
 }
