@@ -376,8 +376,9 @@ static uint32_t rl_insert(rl_memory *m, rl_shard *sh, uint64_t h,
     e->rpm = e->fails = 0;
     e->fail_start_ms = e->locked_until_ms = 0;
     atomic_store_explicit(&e->check, rl_check_of(h), memory_order_relaxed);
-    atomic_store_explicit(&e->hnext, rl_load_link(&sh->buckets[h & sh->mask]),
-                          memory_order_relaxed);
+    /* Release, like every link: a reader still holding i from its old
+     * chain may follow this one without passing the bucket's store. */
+    rl_store_link(&e->hnext, rl_load_link(&sh->buckets[h & sh->mask]));
     rl_store_link(&sh->buckets[h & sh->mask], i);
     rl_list_push(sh, i, RL_LIST_RATE);
     e->tick = rl_tick(now_ms);

@@ -4,14 +4,17 @@
  * the entry's lock and find the entry without the shard's (rl_memory.c);
  * here they run while other requests move the same entries on their lists
  * and a third thread evicts and reuses the shard's other entries on every
- * call. Whatever the interleaving, no request is counted twice or lost,
- * and no lookup answers for another client. Run under ThreadSanitizer by
- * `make test` as well.
+ * call: no request is counted twice or lost. And lookups run for clients
+ * at the very edge of eviction, whose entries are taken over by other
+ * clients while they look: no lookup answers for another client. Run
+ * under ThreadSanitizer by `make test` as well.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rl_backend.h"
@@ -168,6 +171,114 @@ static void test_shared_shard(void)
     r.be.destroy(r.be.self);
 }
 
+/* ---- lookups that race the eviction of their own client ---- */
+
+#define EDGE_CLIENTS 60000
+#define EDGE_CLIENTS_SLOW 3000 /* under valgrind, which runs one thread at a time */
+#define EDGE_EVERY 1000 /* clients between waits for the readers */
+
+static unsigned edge_clients(void)
+{
+    return getenv("MCPAUTH_UNDER_VALGRIND") ? EDGE_CLIENTS_SLOW : EDGE_CLIENTS;
+}
+
+typedef struct edge {
+    rl_backend be;
+    atomic_uint done;   /* clients locked out so far, in order */
+    atomic_int stop;
+    atomic_int wrong;   /* a lockout end that is not the client's own */
+    atomic_int errors;
+    atomic_long found;  /* lookups that found their client still there */
+} edge;
+
+/* Client j is locked out at T0 + j, so its lockout, and only its, ends at
+ * T0 + j + an hour. */
+static void edge_key(rl_key *k, unsigned j)
+{
+    char ip[32];
+    snprintf(ip, sizeof(ip), "10.%u.%u.2", (j >> 8) & 255, j & 255);
+    rl_key_from_ip(k, ip);
+}
+
+/* Let the readers find a held client before going on, so that locking
+ * and looking interleave however the threads are scheduled (valgrind
+ * runs one thread at a time). */
+static void edge_wait_found(edge *g)
+{
+    long before = atomic_load(&g->found);
+    while (atomic_load(&g->found) == before)
+        sched_yield();
+}
+
+/* Lock out client after client. The shard then holds nothing but
+ * lockouts, so each newcomer evicts the one that ends soonest: the oldest,
+ * and its entry is reused for the newcomer right away. */
+static void *edge_locker(void *arg)
+{
+    edge *g = arg;
+    rl_key k;
+    int locked = 0;
+    for (unsigned j = 0, n = edge_clients(); j < n; j++) {
+        edge_key(&k, j);
+        for (int f = 0; f < 3; f++)
+            if (g->be.record_failure(g->be.self, &k, T0 + j, &locked) != MCPAUTH_OK)
+                atomic_fetch_add(&g->errors, 1);
+        if (!locked)
+            atomic_fetch_add(&g->errors, 1);
+        atomic_store(&g->done, j + 1);
+        if (j % EDGE_EVERY == EDGE_EVERY - 1)
+            edge_wait_found(g);
+    }
+    atomic_store(&g->stop, 1);
+    return NULL;
+}
+
+/* Ask for the oldest clients still held, the next to be evicted: each
+ * answer must be the client's own lockout end, or 0 once it is gone. */
+static void *edge_reader(void *arg)
+{
+    edge *g = arg;
+    rl_key k;
+    for (unsigned n = 0; !atomic_load(&g->stop); n++) {
+        unsigned done = atomic_load(&g->done);
+        if (done < TRACKED) {
+            sched_yield();
+            continue;
+        }
+        unsigned j = done - TRACKED + (n & 3);
+        int64_t until = -1;
+        edge_key(&k, j);
+        if (g->be.locked_until(g->be.self, &k, T0, &until) != MCPAUTH_OK)
+            atomic_fetch_add(&g->errors, 1);
+        if (until != 0 && until != T0 + (int64_t)j + RULE.lockout_ms)
+            atomic_fetch_add(&g->wrong, 1);
+        if (until != 0)
+            atomic_fetch_add(&g->found, 1);
+        if (n % 64 == 63)
+            sched_yield(); /* valgrind: let the locker run */
+    }
+    return NULL;
+}
+
+static void test_eviction_edge(void)
+{
+    static edge g;
+    pthread_t tid[3];
+    memset(&g, 0, sizeof(g));
+    CU_ASSERT_EQUAL_FATAL(rl_memory_backend_new(&g.be, TRACKED, &RULE), MCPAUTH_OK);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[0], NULL, edge_locker, &g), 0);
+    for (int t = 1; t < 3; t++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[t], NULL, edge_reader, &g), 0);
+    for (int t = 0; t < 3; t++)
+        pthread_join(tid[t], NULL);
+    CU_ASSERT_EQUAL(atomic_load(&g.wrong), 0);
+    CU_ASSERT_EQUAL(atomic_load(&g.errors), 0);
+    /* The readers did look at clients still held, not only at gone ones. */
+    CU_ASSERT(atomic_load(&g.found) >= edge_clients() / EDGE_EVERY);
+    CU_ASSERT_EQUAL(g.be.tracked(g.be.self), TRACKED);
+    g.be.destroy(g.be.self);
+}
+
 static int add_suites(void)
 {
     CU_pSuite s = CU_add_suite("ratelimit backend under threads", NULL, NULL);
@@ -175,6 +286,8 @@ static int add_suites(void)
         return -1;
     CU_add_test(s, "a shared shard: nothing counted twice or lost",
                 test_shared_shard);
+    CU_add_test(s, "lookups at the eviction edge answer for their own client",
+                test_eviction_edge);
     return 0;
 }
 
