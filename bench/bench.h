@@ -95,6 +95,14 @@ typedef struct bench_result {
     uint64_t samples;
 } bench_result;
 
+/* What a run on a policy's handle needs besides the handle (the context of
+ * bench_with_policy's callbacks starts with it). */
+typedef struct bench_job {
+    const bench_scenario *sc;
+    const bench_opts *o;
+    bench_mix *mixes;
+} bench_job;
+
 /* ---- setup.c ---- */
 int bench_env_init(bench_env *env, const bench_opts *o);
 void bench_env_free(bench_env *env, int keep);
@@ -122,6 +130,10 @@ long bench_peak_rss_kb(void);
 long bench_rss_kb(void);
 void bench_reset_peak_rss(void);
 double bench_loadavg(void);
+/* The end of a scenario's JSON line: the audit count for an audited
+ * scenario (records found, decisions made), peak RSS and load average. */
+void bench_print_tail(const bench_scenario *sc, long long audit,
+                      uint64_t expected);
 
 /* A log-linear latency histogram, preallocated: recording is an index and
  * an increment, so timing a decision costs the clock reads and little more. */

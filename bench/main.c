@@ -162,19 +162,13 @@ static void print_result(const bench_scenario *sc, int threads, const bench_resu
            (unsigned long long)r->mismatches);
     if (threads > 1 && rate1 > 0)
         printf("\"scaling\":%.2f,", r->rate / rate1);
-    if (sc->audit)
-        printf("\"audit_records\":%lld,\"audit_expected\":%llu,", audit,
-               (unsigned long long)r->total);
-    printf("\"timer_ns\":%llu,\"max_rss_kb\":%ld,\"loadavg\":%.2f}\n",
-           (unsigned long long)bench_timer_ns(), bench_peak_rss_kb(), bench_loadavg());
-    fflush(stdout);
+    printf("\"timer_ns\":%llu,", (unsigned long long)bench_timer_ns());
+    bench_print_tail(sc, audit, r->total);
 }
 
 /* One scenario at one thread count, on a handle of its own. */
 typedef struct one_run {
-    const bench_scenario *sc;
-    const bench_opts *o;
-    bench_mix *mixes;
+    bench_job j;
     int threads;
     bench_result r;
 } one_run;
@@ -182,7 +176,7 @@ typedef struct one_run {
 static int one_run_fn(mcpauth *a, void *ctx)
 {
     one_run *c = ctx;
-    return bench_run(a, c->sc, c->mixes, c->threads, c->o, &c->r) != 0 ? 2 : 0;
+    return bench_run(a, c->j.sc, c->j.mixes, c->threads, c->j.o, &c->r) != 0 ? 2 : 0;
 }
 
 /* Returns 0, 1 (wrong decisions or lost audit records) or 2 (could not
@@ -190,7 +184,7 @@ static int one_run_fn(mcpauth *a, void *ctx)
 static int run_one(const bench_env *env, const bench_opts *o, const bench_scenario *sc,
                    int threads, bench_mix *mixes, double *rate1)
 {
-    one_run c = { sc, o, mixes, threads, { 0 } };
+    one_run c = { { sc, o, mixes }, threads, { 0 } };
     long long audit;
     int rc = bench_with_policy(env, sc, one_run_fn, &c, &audit);
     if (rc != 0)

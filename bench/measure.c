@@ -150,6 +150,17 @@ void bench_reset_peak_rss(void)
     }
 }
 
+void bench_print_tail(const bench_scenario *sc, long long audit,
+                      uint64_t expected)
+{
+    if (sc->audit)
+        printf("\"audit_records\":%lld,\"audit_expected\":%llu,", audit,
+               (unsigned long long)expected);
+    printf("\"max_rss_kb\":%ld,\"loadavg\":%.2f}\n", bench_peak_rss_kb(),
+           bench_loadavg());
+    fflush(stdout);
+}
+
 double bench_loadavg(void)
 {
     double l = -1;

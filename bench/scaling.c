@@ -96,9 +96,9 @@ typedef struct scal_sums {
 
 /* One round: both thread counts of the scenario and of the control, the
  * order reversed every other round so that neither side always goes first. */
-static int scal_round(mcpauth *a, const bench_scenario *sc, bench_mix *mixes,
-                      const bench_opts *o, unsigned r, scal_sums *s)
+static int scal_round(mcpauth *a, const bench_job *j, unsigned r, scal_sums *s)
 {
+    const bench_opts *o = j->o;
     bench_opts p = *o;
     double rate[2], ctl[2];
     p.warmup_s = o->scaling_phase_s / 5;
@@ -106,7 +106,7 @@ static int scal_round(mcpauth *a, const bench_scenario *sc, bench_mix *mixes,
     for (int k = 0; k < 2; k++) {
         int t = (r & 1) ? 2 - k : 1 + k;
         bench_result res;
-        if (bench_run(a, sc, mixes, t, &p, &res) != 0)
+        if (bench_run(a, j->sc, j->mixes, t, &p, &res) != 0)
             return -1;
         rate[t - 1] = res.rate;
         s->decisions += res.decisions;
@@ -151,27 +151,20 @@ static void scal_print(const bench_scenario *sc, const bench_opts *o,
            "\"control_scaling_median\":%.3f,",
            med, s->ratio[0], s->ratio[n - 1], s->ctl[0] / n,
            s->ctl[1] / s->ctl[0], cmed);
-    if (sc->audit)
-        printf("\"audit_records\":%lld,\"audit_expected\":%llu,", audit,
-               (unsigned long long)s->total);
-    printf("\"max_rss_kb\":%ld,\"loadavg\":%.2f}\n", bench_peak_rss_kb(),
-           bench_loadavg());
-    fflush(stdout);
+    bench_print_tail(sc, audit, s->total);
 }
 
 /* The rounds, on one handle: ratelimit's state stays warm throughout. */
 typedef struct scal_run {
-    const bench_scenario *sc;
-    const bench_opts *o;
-    bench_mix *mixes;
+    bench_job j;
     scal_sums s;
 } scal_run;
 
 static int scal_fn(mcpauth *a, void *ctx)
 {
     scal_run *c = ctx;
-    for (unsigned r = 0; r < c->o->scaling_rounds; r++)
-        if (scal_round(a, c->sc, c->mixes, c->o, r, &c->s) != 0)
+    for (unsigned r = 0; r < c->j.o->scaling_rounds; r++)
+        if (scal_round(a, &c->j, r, &c->s) != 0)
             return 2;
     return 0;
 }
@@ -179,7 +172,7 @@ static int scal_fn(mcpauth *a, void *ctx)
 int bench_scaling(const bench_env *env, const bench_opts *o,
                   const bench_scenario *sc, bench_mix *mixes)
 {
-    scal_run c = { sc, o, mixes, { { 0, 0 }, { 0, 0 }, NULL, NULL, 0, 0, 0 } };
+    scal_run c = { { sc, o, mixes }, { { 0, 0 }, { 0, 0 }, NULL, NULL, 0, 0, 0 } };
     long long audit;
     int rc = 2;
     c.s.ratio = calloc(o->scaling_rounds, sizeof(double));
