@@ -228,11 +228,15 @@ static uint16_t rl_tick(int64_t now_ms)
  * cycles a whole shard within 64 to 128 ms (at the default max_tracked,
  * several hundred thousand new addresses a second). A tick that wraps
  * round to the same value only skips one move. */
-static int rl_stays(const rl_memory *m, const rl_entry *e, int64_t now_ms)
+static int rl_stays_on(const rl_entry *e, uint8_t want, int64_t now_ms)
 {
-    uint8_t want = rl_list_for(m, e, now_ms);
     return want == e->list &&
            (want == RL_LIST_LOCKED || e->tick == rl_tick(now_ms));
+}
+
+static int rl_stays(const rl_memory *m, const rl_entry *e, int64_t now_ms)
+{
+    return rl_stays_on(e, rl_list_for(m, e, now_ms), now_ms);
 }
 
 /* Mark entry i as just used: front of its list, or onto the list its state
@@ -241,10 +245,11 @@ static void rl_touch(const rl_memory *m, rl_shard *sh, uint32_t i,
                      int64_t now_ms)
 {
     rl_entry *e = rl_at(sh, i);
-    if (rl_stays(m, e, now_ms))
+    uint8_t want = rl_list_for(m, e, now_ms);
+    if (rl_stays_on(e, want, now_ms))
         return;
     rl_list_unlink(sh, i);
-    rl_list_push(sh, i, rl_list_for(m, e, now_ms));
+    rl_list_push(sh, i, want);
     e->tick = rl_tick(now_ms);
 }
 
@@ -400,6 +405,16 @@ static int rl_decide(const rl_entry *e, const rl_rate *rate, int64_t now_ms,
     return r;
 }
 
+/* Store an allowed request's state g in entry i and mark it used; both
+ * locks held. */
+static void rl_spend(const rl_memory *m, rl_shard *sh, uint32_t i,
+                     const rl_gcra_state *g, int64_t now_ms)
+{
+    rl_at(sh, i)->tat = g->tat;
+    rl_at(sh, i)->rpm = g->rpm;
+    rl_touch(m, sh, i, now_ms);
+}
+
 /* take for key k, found at i (RL_NIL: absent), with the shard lock and
  * entry i's lock held; *i is the entry locked on return. */
 static mcpauth_status rl_take_held(rl_memory *m, rl_shard *sh, uint64_t h,
@@ -415,20 +430,18 @@ static mcpauth_status rl_take_held(rl_memory *m, rl_shard *sh, uint64_t h,
         return MCPAUTH_OK;
     if (*i == RL_NIL && (*i = rl_insert(m, sh, h, k, now_ms)) == RL_NIL)
         return MCPAUTH_ENOMEM;
-    rl_at(sh, *i)->tat = g.tat;
-    rl_at(sh, *i)->rpm = g.rpm;
-    rl_touch(m, sh, *i, now_ms);
+    rl_spend(m, sh, *i, &g, now_ms);
     return MCPAUTH_OK;
 }
 
-/* locked_take's work on an entry found for its key, under the entry's lock
- * only: 1 when done, 0 when the request would move the entry on its list
- * (the caller goes to the shard lock; nothing was changed). */
+/* lookup_take's work on an entry found for its key, under the entry's lock
+ * only: 1 when done, 0 when the allowed request would move the entry on its
+ * list (nothing was changed; *g is the state to store with the shard lock). */
 static int rl_fast_held(const rl_memory *m, rl_entry *e, const rl_rate *rate,
                         int64_t now_ms, int dry, int64_t *until_ms,
-                        rl_take_result *out, mcpauth_status *st)
+                        rl_take_result *out, rl_gcra_state *g,
+                        mcpauth_status *st)
 {
-    rl_gcra_state g;
     *st = MCPAUTH_OK;
     if (until_ms && e->locked_until_ms > now_ms) {
         *until_ms = e->locked_until_ms;
@@ -436,15 +449,15 @@ static int rl_fast_held(const rl_memory *m, rl_entry *e, const rl_rate *rate,
     }
     if (!rate)
         return 1;
-    int r = rl_decide(e, rate, now_ms, &g, out);
+    int r = rl_decide(e, rate, now_ms, g, out);
     if (r < 0)
         *st = MCPAUTH_ERANGE;
     if (r != 1 || dry)
         return 1;
     if (!rl_stays(m, e, now_ms))
         return 0;
-    e->tat = g.tat;
-    e->rpm = g.rpm;
+    e->tat = g->tat;
+    e->rpm = g->rpm;
     return 1;
 }
 
@@ -460,15 +473,16 @@ static int rl_fast(rl_memory *m, rl_shard *sh, uint64_t h, const rl_key *k,
                    int64_t *until_ms, rl_take_result *out, mcpauth_status *st)
 {
     uint32_t i = rl_peek(sh, h);
+    rl_gcra_state g;
     int done = 0;
     if (i == RL_NIL)
         return 0;
     rl_entry *e = rl_at(sh, i);
     rl_elock(e);
     if (memcmp(&e->key, k, sizeof(*k)) == 0) {
-        done = rl_fast_held(m, e, rate, now_ms, dry, until_ms, out, st);
+        done = rl_fast_held(m, e, rate, now_ms, dry, until_ms, out, &g, st);
         if (!done && pthread_mutex_trylock(&sh->lock) == 0) {
-            *st = rl_take_held(m, sh, h, k, &i, rate, now_ms, dry, out);
+            rl_spend(m, sh, i, &g, now_ms);
             pthread_mutex_unlock(&sh->lock);
             done = 1;
         }
