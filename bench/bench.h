@@ -122,6 +122,8 @@ int bench_with_policy(const bench_env *env, const bench_scenario *sc,
 uint64_t bench_now_ns(void);
 /* Calibrate the cost of one timing (two clock reads) once. */
 uint64_t bench_timer_ns(void);
+/* Sleep s seconds, resumed after signals. */
+void bench_sleep_s(double s);
 /* Run `a` on nthreads threads over their mixes: warm-up, then measure. */
 int bench_run(mcpauth *a, const bench_scenario *sc, bench_mix *mixes,
               int nthreads, const bench_opts *o, bench_result *out);
@@ -155,6 +157,8 @@ int bench_scaling(const bench_env *env, const bench_opts *o,
                   const bench_scenario *sc, bench_mix *mixes);
 
 /* ---- modes.c ---- */
+/* qsort's comparison of doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
 int bench_store_load(const bench_env *env, const bench_opts *o);
 int bench_reload_stall(const bench_env *env, const bench_opts *o);
 int bench_memory(const bench_opts *o);

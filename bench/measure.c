@@ -253,7 +253,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void sleep_s(double s)
+void bench_sleep_s(double s)
 {
     struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
     while (nanosleep(&ts, &ts) != 0)
@@ -320,9 +320,9 @@ int bench_run(mcpauth *a, const bench_scenario *sc, bench_mix *mixes,
     }
     if (rc == 0 && started == nthreads) {
         pthread_barrier_wait(&start);
-        sleep_s(o->warmup_s);
+        bench_sleep_s(o->warmup_s);
         atomic_store(&phase, PHASE_MEASURE);
-        sleep_s(o->duration_s);
+        bench_sleep_s(o->duration_s);
         atomic_store(&phase, PHASE_STOP);
     }
     for (int t = 0; t < started; t++)

@@ -16,7 +16,7 @@
 
 #include "bench.h"
 
-static int cmp_double(const void *a, const void *b)
+int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -173,7 +173,7 @@ int bench_store_load(const bench_env *env, const bench_opts *o)
     }
     free(text);
     double one = load_one_cpu(env, runs, &count1);
-    qsort(ms, runs, sizeof(ms[0]), cmp_double);
+    qsort(ms, runs, sizeof(ms[0]), bench_cmp_double);
     printf("{\"scenario\":\"store_load\",\"threads\":1,\"cpus\":%d,\"keys\":%zu,"
            "\"file_bytes\":%zu,\"runs\":%u,\"load_ms_best\":%.1f,\"load_ms_median\":%.1f,"
            "\"load_ms_worst\":%.1f,\"load_ms_best_one_cpu\":%.1f,"

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
 
@@ -45,13 +44,6 @@ static void *ctl_main(void *arg)
     return NULL;
 }
 
-static void pause_s(double s)
-{
-    struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 static uint64_t ctl_count(ctl_worker *ws, int n)
 {
     uint64_t c = 0;
@@ -75,9 +67,9 @@ static double ctl_run(int n, double warm, double secs)
         started++;
     }
     if (started == n) {
-        pause_s(warm);
+        bench_sleep_s(warm);
         uint64_t c0 = ctl_count(ws, n), t0 = bench_now_ns();
-        pause_s(secs);
+        bench_sleep_s(secs);
         uint64_t c1 = ctl_count(ws, n), t1 = bench_now_ns();
         rate = (double)(c1 - c0) * 1e9 / (double)(t1 - t0);
     }
@@ -122,15 +114,9 @@ static int scal_round(mcpauth *a, const bench_job *j, unsigned r, scal_sums *s)
     return 0;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(double *v, unsigned n)
 {
-    qsort(v, n, sizeof(*v), cmp_dbl);
+    qsort(v, n, sizeof(*v), bench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
