@@ -111,4 +111,32 @@ run sh "$COMPARE" "$T/nowhere" "$MCPAUTH_BUILD_DIR"
 expect_rc 2
 expect_out "$T/nowhere/bin/mcpauth-bench: not found"
 
+# bench/series.sh: runs one build again and again (no gap here), prints each
+# run's rate and then the summary, counting the runs that reached TARGET.
+SERIES="$MCPAUTH_SOURCE_DIR/bench/series.sh"
+export SERIES_ARGS="--keys 300 --clients 64 --mix 1024"
+run sh "$SERIES" "$MCPAUTH_BUILD_DIR" framework 2 0 1
+expect_rc 0
+expect_out "series: 2 runs of framework, 1 thread, from "
+expect_out "decisions/s median "
+expect_out "at or above 1: 2 of 2"
+run sh "$SERIES" "$MCPAUTH_BUILD_DIR" framework 1 0 999999999999
+expect_rc 0
+expect_out "at or above 999999999999: 0 of 1"
+SERIES_ARGS="--threads 0" run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 1 0
+expect_rc 1
+expect_out "the benchmark in $MCPAUTH_BUILD_DIR failed"
+run sh "$SERIES"
+expect_rc 2
+expect_out "usage: bench/series.sh"
+run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 0
+expect_rc 2
+expect_out "RUNS must be at least 1"
+run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 2 soon
+expect_rc 2
+expect_out "'soon' is not a whole number"
+run sh "$SERIES" "$T/nowhere"
+expect_rc 2
+expect_out "$T/nowhere/bin/mcpauth-bench: not found"
+
 finish
