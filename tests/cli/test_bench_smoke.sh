@@ -111,22 +111,66 @@ run sh "$COMPARE" "$T/nowhere" "$MCPAUTH_BUILD_DIR"
 expect_rc 2
 expect_out "$T/nowhere/bin/mcpauth-bench: not found"
 
-# bench/series.sh: runs one build again and again (no gap here), prints each
-# run's rate and then the summary, counting the runs that reached TARGET.
+# bench/series.sh with the real benchmark: runs it again and again (no
+# gap here) and counts the runs that reached TARGET.
 SERIES="$MCPAUTH_SOURCE_DIR/bench/series.sh"
 export SERIES_ARGS="--keys 300 --clients 64 --mix 1024"
 run sh "$SERIES" "$MCPAUTH_BUILD_DIR" framework 2 0 1
 expect_rc 0
 expect_out "series: 2 runs of framework, 1 thread, from "
-expect_out "decisions/s median "
 expect_out "at or above 1: 2 of 2"
 run sh "$SERIES" "$MCPAUTH_BUILD_DIR" framework 1 0 999999999999
 expect_rc 0
+expect_out "series: 1 run of framework"
 expect_out "at or above 999999999999: 0 of 1"
-SERIES_ARGS="--threads 0" run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 1 0
+SERIES_ARGS="--bogus" run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 1 0
 expect_rc 1
 expect_out "the benchmark in $MCPAUTH_BUILD_DIR failed"
+expect_out "usage"
+
+# ... and with a stand-in benchmark that prints the rates listed in a file,
+# one a run, so that the figures of the summary are known exactly.
+STUB="$T/stub"
+mkdir -p "$STUB/bin"
+cat >"$STUB/bin/mcpauth-bench" <<'STUBEOF'
+#!/bin/sh
+echo "$*" >>"$STUB_ARGS"
+n=$(head -n 1 "$STUB_RATES")
+sed -i 1d "$STUB_RATES"
+if [ "$n" = none ]; then echo '{"scenario":"full"}'; exit 0; fi
+echo "{\"scenario\":\"full\",\"threads\":1,\"decisions_per_s\":$n}"
+STUBEOF
+chmod +x "$STUB/bin/mcpauth-bench"
+export STUB_RATES="$T/rates" STUB_ARGS="$T/args"
+printf '%s\n' 500 100 400 200 300 >"$STUB_RATES"
+SERIES_ARGS="--threads 2 --keys 10" run sh "$SERIES" "$STUB" full 5 0 300
+expect_rc 0
+expect_out "series: 5 runs of full, 1 thread"
+expect_out "decisions/s median 300, lowest tenth up to 100, lowest quarter up to 200, range 100 to 500"
+expect_out "at or above 300: 3 of 5"
+# Each run's line, in the order run: its UTC time and its rate.
+run sh -c 'printf "%s\n" "$1" | head -n 5 | sed -n "s/^[0-2][0-9]:[0-5][0-9]:[0-6][0-9] \([0-9]*\)\$/\1/p" | tr "\n" " "' _ "$_out"
+expect_line1 "500 100 400 200 300 "
+# The script's own options come after SERIES_ARGS: the run has 1 thread.
+run tail -n 1 "$STUB_ARGS"
+expect_out "--threads 2 --keys 10 --scenario full --threads 1 --duration 1 --warmup 0.3 --scaling 0"
+printf '%s\n' 400 100 300 200 >"$STUB_RATES"
+run sh "$SERIES" "$STUB" full 4 0
+expect_rc 0
+expect_out "decisions/s median 250, lowest tenth up to 100, lowest quarter up to 100, range 100 to 400"
+expect_out "at or above 1000000: 0 of 4"
+printf '%s\n' 700 none >"$STUB_RATES"
+run sh "$SERIES" "$STUB" full 2 0
+expect_rc 1
+expect_out "the benchmark printed no rate"
+expect_no_out "series: "
+unset SERIES_ARGS STUB_RATES STUB_ARGS
+
+# Bad arguments are refused before anything runs.
 run sh "$SERIES"
+expect_rc 2
+expect_out "usage: bench/series.sh"
+run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 1 0 1 extra
 expect_rc 2
 expect_out "usage: bench/series.sh"
 run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 0
@@ -135,8 +179,15 @@ expect_out "RUNS must be at least 1"
 run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 2 soon
 expect_rc 2
 expect_out "'soon' is not a whole number"
+run sh "$SERIES" "$MCPAUTH_BUILD_DIR" full 99999999999999999999
+expect_rc 2
+expect_out "at most 12 digits"
 run sh "$SERIES" "$T/nowhere"
 expect_rc 2
 expect_out "$T/nowhere/bin/mcpauth-bench: not found"
+# compare.sh and series.sh leave no temporary directory behind.
+run find "$T" -mindepth 1 -maxdepth 1 -name 'tmp.*'
+expect_rc 0
+expect_no_out "tmp."
 
 finish
