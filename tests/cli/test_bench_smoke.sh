@@ -130,20 +130,20 @@ expect_out "usage"
 
 # ... and with a stand-in benchmark that prints the rates listed in a file,
 # one a run, so that the figures of the summary are known exactly.
-STUB="$T/stub"
-mkdir -p "$STUB/bin"
-cat >"$STUB/bin/mcpauth-bench" <<'STUBEOF'
+FAKE="$T/fake"
+mkdir -p "$FAKE/bin"
+cat >"$FAKE/bin/mcpauth-bench" <<'FAKEEOF'
 #!/bin/sh
-echo "$*" >>"$STUB_ARGS"
-n=$(head -n 1 "$STUB_RATES")
-sed -i 1d "$STUB_RATES"
+echo "$*" >>"$FAKE_ARGS"
+n=$(head -n 1 "$FAKE_RATES")
+sed -i 1d "$FAKE_RATES"
 if [ "$n" = none ]; then echo '{"scenario":"full"}'; exit 0; fi
 echo "{\"scenario\":\"full\",\"threads\":1,\"decisions_per_s\":$n}"
-STUBEOF
-chmod +x "$STUB/bin/mcpauth-bench"
-export STUB_RATES="$T/rates" STUB_ARGS="$T/args"
-printf '%s\n' 500 100 400 200 300 >"$STUB_RATES"
-SERIES_ARGS="--threads 2 --keys 10" run sh "$SERIES" "$STUB" full 5 0 300
+FAKEEOF
+chmod +x "$FAKE/bin/mcpauth-bench"
+export FAKE_RATES="$T/rates" FAKE_ARGS="$T/args"
+printf '%s\n' 500 100 400 200 300 >"$FAKE_RATES"
+SERIES_ARGS="--threads 2 --keys 10" run sh "$SERIES" "$FAKE" full 5 0 300
 expect_rc 0
 expect_out "series: 5 runs of full, 1 thread"
 expect_out "decisions/s median 300, lowest tenth up to 100, lowest quarter up to 200, range 100 to 500"
@@ -152,19 +152,19 @@ expect_out "at or above 300: 3 of 5"
 run sh -c 'printf "%s\n" "$1" | head -n 5 | sed -n "s/^[0-2][0-9]:[0-5][0-9]:[0-6][0-9] \([0-9]*\)\$/\1/p" | tr "\n" " "' _ "$_out"
 expect_line1 "500 100 400 200 300 "
 # The script's own options come after SERIES_ARGS: the run has 1 thread.
-run tail -n 1 "$STUB_ARGS"
+run tail -n 1 "$FAKE_ARGS"
 expect_out "--threads 2 --keys 10 --scenario full --threads 1 --duration 1 --warmup 0.3 --scaling 0"
-printf '%s\n' 400 100 300 200 >"$STUB_RATES"
-run sh "$SERIES" "$STUB" full 4 0
+printf '%s\n' 400 100 300 200 >"$FAKE_RATES"
+run sh "$SERIES" "$FAKE" full 4 0
 expect_rc 0
 expect_out "decisions/s median 250, lowest tenth up to 100, lowest quarter up to 100, range 100 to 400"
 expect_out "at or above 1000000: 0 of 4"
-printf '%s\n' 700 none >"$STUB_RATES"
-run sh "$SERIES" "$STUB" full 2 0
+printf '%s\n' 700 none >"$FAKE_RATES"
+run sh "$SERIES" "$FAKE" full 2 0
 expect_rc 1
 expect_out "the benchmark printed no rate"
 expect_no_out "series: "
-unset SERIES_ARGS STUB_RATES STUB_ARGS
+unset SERIES_ARGS FAKE_RATES FAKE_ARGS
 
 # Bad arguments are refused before anything runs.
 run sh "$SERIES"
