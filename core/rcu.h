@@ -1,10 +1,12 @@
 /*
  * rcu.h: read-mostly publication of a pointer with safe reclamation.
  *
- * Readers (every mcpauth_check) pay two atomic adds on a counter slot that is
- * mostly their thread's own; writers (reloads) publish a new pointer, then
- * wait until no reader can still hold the old one. Readers never wait for a
- * writer, so a slow reload cannot stall a request.
+ * Readers (every mcpauth_check) count themselves in a slot that is, for
+ * the first MCPAUTH_RCU_SLOTS - 1 threads alive at once, their thread's
+ * own: entering and leaving a read section is then two plain stores, with
+ * no locked instruction. Writers (reloads) publish a new pointer, then
+ * wait until no reader can still hold the old one. Readers never wait for
+ * a writer, so a slow reload cannot stall a request.
  */
 #ifndef MCPAUTH_RCU_H
 #define MCPAUTH_RCU_H
@@ -12,19 +14,23 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define MCPAUTH_RCU_SLOTS 32
+/* The last slot is shared by the threads past the first SLOTS - 1 alive at
+ * once, which count there with atomic adds. */
+#define MCPAUTH_RCU_SLOTS 64
+#define MCPAUTH_RCU_SHARED (MCPAUTH_RCU_SLOTS - 1)
 
-/* Each thread counts itself in its own slot. The structs holding an rcu
+/* A slot's readers in each phase: own - foreign. `own` is written only by
+ * the thread that owns the slot (or, for the shared slot, by atomic adds);
+ * `foreign` counts read sections that another thread ended (a key verdict
+ * released away from the thread that verified). The structs holding an rcu
  * come from malloc, which aligns to 16 bytes, not to a 64-byte cache line:
- * with the counters at the start of a 64-byte slot, slot 0's counter shared
- * a line with ptr and epoch, which every reader reads, so one thread's
- * checks kept evicting that line from the other's cache. A line of padding
- * on each side keeps every slot's counters off every other hot field's
- * line, whatever the alignment. */
+ * a line of padding on each side keeps every slot's counters off every
+ * other hot field's line, whatever the alignment. */
 typedef struct mcpauth_rcu_slot {
     char before[64];
-    atomic_long count[2];
-    char after[64 - 2 * sizeof(atomic_long)];
+    atomic_long own[2];
+    atomic_long foreign[2];
+    char after[64 - 4 * sizeof(atomic_long)];
 } mcpauth_rcu_slot;
 
 typedef struct mcpauth_rcu {
@@ -34,7 +40,7 @@ typedef struct mcpauth_rcu {
     mcpauth_rcu_slot slots[MCPAUTH_RCU_SLOTS];
 } mcpauth_rcu;
 
-/* A reader's ticket: pass it back to mcpauth__rcu_unlock. */
+/* A reader's ticket: pass it back to mcpauth__rcu_unlock, from any thread. */
 typedef struct mcpauth_rcu_ticket {
     unsigned slot;
     unsigned phase;
@@ -46,9 +52,19 @@ void mcpauth__rcu_destroy(mcpauth_rcu *r);
 void *mcpauth__rcu_lock(mcpauth_rcu *r, mcpauth_rcu_ticket *t);
 void mcpauth__rcu_unlock(mcpauth_rcu *r, const mcpauth_rcu_ticket *t);
 /* Publish `next` and wait for readers of the previous pointer to leave;
- * returns the previous pointer, now safe to free. */
+ * returns the previous pointer, now safe to free (NULL, and the previous
+ * one kept, in the one case where the wait cannot be made safe: see
+ * rcu_barrier in rcu.c). */
 void *mcpauth__rcu_swap(mcpauth_rcu *r, void *next);
 /* The current pointer, for the writer side only. */
 void *mcpauth__rcu_peek(mcpauth_rcu *r);
+
+/* For tests: read sections open now, in both phases, and how readers order
+ * their entry (1: the writer's membarrier, 0: a fence on each entry). */
+long mcpauth__rcu_readers(mcpauth_rcu *r);
+int mcpauth__rcu_asymmetric(void);
+/* For tests, before any rcu is used: order entries by fences, as on a
+ * kernel without membarrier. */
+void mcpauth__rcu_use_fences(void);
 
 #endif

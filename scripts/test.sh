@@ -22,11 +22,11 @@ echo "== normal build ($BUILD): all tests, CUnit suites also under valgrind"
 
 echo "== ThreadSanitizer build: checks, reloads, key changes and audit at once;"
 echo "   ratelimit's shared state from several threads"
-TSAN_TESTS="test_stress test_ratelimit_race test_ratelimit_threads"
+TSAN_TESTS="test_stress test_rcu test_ratelimit_race test_ratelimit_threads"
 cmake -S . -B "$BUILD-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCPAUTH_TSAN=ON >/dev/null
 cmake --build "$BUILD-tsan" -j "$JOBS" --target $TSAN_TESTS
 (cd "$BUILD-tsan" && TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-    ctest --output-on-failure -R "^($(echo $TSAN_TESTS | tr ' ' '|'))\$")
+    ctest --output-on-failure -R "^($(echo $TSAN_TESTS test_rcu_fences | tr ' ' '|'))\$")
 
 echo "== libFuzzer: every target from its seed corpus, ${FUZZ_SECONDS:-30} s each"
 FUZZ_JOBS=${FUZZ_JOBS:-2} FUZZ_BUILD="$BUILD-fuzz" sh scripts/fuzz.sh
