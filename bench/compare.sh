@@ -3,7 +3,8 @@
 # on changes speed by up to 2x from one minute to the next, so one run of
 # each says nothing. This alternates the two builds' benchmarks, ROUNDS
 # processes each, one process of RUNS one-second runs of SCENARIO at a time
-# (1 thread), and prints the mean, median and range of decisions/s for each.
+# (1 thread), and prints the mean, median and range of decisions/s for each,
+# then the median over the rounds of B's mean over A's within a round.
 # The order flips every round (A B, B A, ...), so that a drift in the
 # machine's speed within a round favours neither. A run whose decisions
 # were not the planned ones (the benchmark exits non-zero) stops it.
@@ -54,13 +55,13 @@ while [ "$r" -lt "$rounds" ]; do
             exit 1
         fi
         sed -n 's/.*"decisions_per_s":\([0-9]*\).*/\1/p' "$tmp/run" |
-            sed "s/^/$side /" >>"$out"
+            sed "s/^/$side $r /" >>"$out"
     done
     r=$((r + 1))
 done
 
 for side in A B; do
-    grep "^$side " "$out" | cut -d' ' -f2 | sort -n | awk -v side="$side" '
+    grep "^$side " "$out" | cut -d' ' -f3 | sort -n | awk -v side="$side" '
         { v[NR] = $1; sum += $1 }
         END {
             if (NR == 0) { print side ": no runs"; exit 1 }
@@ -69,3 +70,16 @@ for side in A B; do
                    side, NR, sum / NR, med, v[1], v[NR]
         }'
 done
+
+# Paired by round: the two builds' processes of one round ran back to back,
+# so the ratio of their means moves less with the VM than either alone.
+awk '{ s[$2 " " $1] += $3; n[$2 " " $1]++; if ($2 + 1 > rounds) rounds = $2 + 1 }
+     END { for (r = 0; r < rounds; r++)
+               print (s[r " B"] / n[r " B"]) / (s[r " A"] / n[r " A"]) }' "$out" |
+    sort -g | awk '
+        { v[NR] = $1; if ($1 > 1) faster++ }
+        END {
+            med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "paired by round: B/A median %.3f, B faster in %d of %d rounds\n",
+                   med, faster, NR
+        }'

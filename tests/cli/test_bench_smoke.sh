@@ -164,7 +164,15 @@ run sh "$SERIES" "$FAKE" full 2 0
 expect_rc 1
 expect_out "the benchmark printed no rate"
 expect_no_out "series: "
-unset SERIES_ARGS FAKE_RATES FAKE_ARGS
+unset SERIES_ARGS
+# compare.sh pairs the rounds: A then B, B then A, A then B (one run each).
+printf '%s\n' 100 110 220 200 150 150 >"$FAKE_RATES"
+run sh "$COMPARE" "$FAKE" "$FAKE" full 3 1
+expect_rc 0
+expect_out "A: 3 runs, decisions/s mean 150, median 150, range 100 to 200"
+expect_out "B: 3 runs, decisions/s mean 160, median 150, range 110 to 220"
+expect_out "paired by round: B/A median 1.100, B faster in 2 of 3 rounds"
+unset FAKE_RATES FAKE_ARGS
 
 # Bad arguments are refused before anything runs.
 run sh "$SERIES"
