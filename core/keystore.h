@@ -23,8 +23,12 @@ typedef struct mcpauth__arena_block {
 
 typedef struct mcpauth__arena {
     mcpauth__arena_block *head;
+    size_t first; /* the smallest block to open next; 0: 64 KiB */
 } mcpauth__arena;
 
+/* Expect strings from up to `bytes` of text: from a huge page's worth on,
+ * every block opened from now on is a huge page (see arena_block_new). */
+void mcpauth__arena_expect(mcpauth__arena *a, size_t bytes);
 void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n);
 char *mcpauth__arena_strndup(mcpauth__arena *a, const char *s, size_t n);
 /* Take over from's blocks (from is left empty): its strings stay where

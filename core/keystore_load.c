@@ -19,12 +19,21 @@
 /* ---- arena -------------------------------------------------------------- */
 
 /* Blocks double from 64 KiB up to a huge page: a small store stays small,
- * and a large one's strings lie in huge pages (mcpauth__bulk_alloc). */
-static mcpauth__arena_block *arena_block_new(const mcpauth__arena_block *prev,
-                                             size_t n)
+ * and a large one's strings lie in huge pages (mcpauth__bulk_alloc).
+ * Performance: a large store's arena starts at a huge page (`first`, set
+ * by mcpauth__arena_expect). Doubling from 64 KiB left the first ~2 MiB of
+ * each piece's strings (docs/keys.md: a large file is parsed in up to four
+ * pieces) in small pages, about 8 of the 100,000-key store's ~12 MiB, and
+ * the fetch of a key's strings at verification waited for a page walk:
+ * mcpauth__snap_find_hashed went from ~4.5% to ~3.3% of a `full`
+ * decision's cycles (docs/performance.md, round 10). */
+static mcpauth__arena_block *arena_block_new(const mcpauth__arena *a, size_t n)
 {
+    const mcpauth__arena_block *prev = a->head;
     size_t hdr = sizeof(mcpauth__arena_block);
     size_t total = prev ? 2 * (hdr + prev->cap) : 65536;
+    if (total < a->first)
+        total = a->first; /* the prefix may have opened a small block first */
     if (total > MCPAUTH__BULK_HUGE)
         total = MCPAUTH__BULK_HUGE;
     if (n > total - hdr) {
@@ -38,12 +47,18 @@ static mcpauth__arena_block *arena_block_new(const mcpauth__arena_block *prev,
     return b;
 }
 
+void mcpauth__arena_expect(mcpauth__arena *a, size_t bytes)
+{
+    if (bytes >= MCPAUTH__BULK_HUGE)
+        a->first = MCPAUTH__BULK_HUGE;
+}
+
 void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     mcpauth__arena_block *b = a->head;
     if (!b || b->cap - b->used < n) {
-        if (!(b = arena_block_new(a->head, n)))
+        if (!(b = arena_block_new(a, n)))
             return NULL;
         b->next = a->head;
         a->head = b;
@@ -771,6 +786,7 @@ static mcpauth_status p_items(kparser *p)
 static void reserve_records(kparser *p, size_t len)
 {
     size_t n = len / 127 + 1;
+    mcpauth__arena_expect(&p->snap->arena, len);
     if (mcpauth__snap_reserve(p->snap, n) != MCPAUTH_OK)
         return;
     yaml_mark_t *m = malloc(n * sizeof(*m));
