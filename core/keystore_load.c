@@ -20,13 +20,14 @@
 
 /* Blocks double from 64 KiB up to a huge page: a small store stays small,
  * and a large one's strings lie in huge pages (mcpauth__bulk_alloc).
- * Performance: a large store's arena starts at a huge page (`first`, set
- * by mcpauth__arena_expect). Doubling from 64 KiB left the first ~2 MiB of
- * each piece's strings (docs/keys.md: a large file is parsed in up to four
- * pieces) in small pages, about 8 of the 100,000-key store's ~12 MiB, and
- * the fetch of a key's strings at verification waited for a page walk:
- * mcpauth__snap_find_hashed went from ~4.5% to ~3.3% of a `full`
- * decision's cycles (docs/performance.md, round 10). */
+ * Performance: once the loader has said how much text is coming
+ * (mcpauth__arena_expect, which sets `first`), a large store's next block
+ * is a huge page. Doubling from 64 KiB left the first ~2 MiB of each
+ * piece's strings (docs/keys.md: a large file is parsed in up to four
+ * pieces) in small pages, and the fetch of a key's strings at
+ * verification waited for a page walk: mcpauth__snap_find_hashed went
+ * from ~4.9% to ~3.5% of a `full` decision's cycles (docs/performance.md,
+ * round 10). */
 static mcpauth__arena_block *arena_block_new(const mcpauth__arena *a, size_t n)
 {
     const mcpauth__arena_block *prev = a->head;
