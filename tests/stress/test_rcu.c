@@ -248,20 +248,43 @@ static void *crowd_main(void *arg)
     return ok ? NULL : (void *)1;
 }
 
+/* MANY threads started into a section of r each; returns once all are
+ * in. */
+static void crowd_enter(crowd *c, mcpauth_rcu *r, pthread_t th[MANY])
+{
+    c->r = r;
+    atomic_init(&c->shared, 0);
+    pthread_barrier_init(&c->held, NULL, MANY + 1);
+    pthread_barrier_init(&c->release, NULL, MANY + 1);
+    for (int i = 0; i < MANY; i++)
+        pthread_create(&th[i], NULL, crowd_main, c);
+    pthread_barrier_wait(&c->held);
+}
+
+/* Let the crowd leave; returns how many of its threads saw their object
+ * freed while they held it. */
+static int crowd_leave(crowd *c, pthread_t th[MANY])
+{
+    pthread_barrier_wait(&c->release);
+    int bad = 0;
+    for (int i = 0; i < MANY; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        bad += ret != NULL;
+    }
+    pthread_barrier_destroy(&c->held);
+    pthread_barrier_destroy(&c->release);
+    return bad;
+}
+
 /* MANY threads in a section at once: all counted, the ones past the owned
  * slots on the shared one; the writer waits for every one. A second crowd
  * after the first has exited finds the same owned slots free again. */
 static void run_crowd(mcpauth_rcu *r, int round)
 {
     crowd c;
-    c.r = r;
-    atomic_init(&c.shared, 0);
-    pthread_barrier_init(&c.held, NULL, MANY + 1);
-    pthread_barrier_init(&c.release, NULL, MANY + 1);
     pthread_t th[MANY];
-    for (int i = 0; i < MANY; i++)
-        pthread_create(&th[i], NULL, crowd_main, &c);
-    pthread_barrier_wait(&c.held);
+    crowd_enter(&c, r, th);
     CU_ASSERT_EQUAL(mcpauth__rcu_readers(r), MANY);
     /* This thread owns a slot (it entered sections before), so the crowd
      * has one owned slot fewer than there are. */
@@ -269,19 +292,10 @@ static void run_crowd(mcpauth_rcu *r, int round)
     swapper w = { r, obj_new(round + 10), NULL, 0 };
     pthread_t wt;
     pthread_create(&wt, NULL, swap_main, &w);
-    pthread_barrier_wait(&c.release);
-    int bad = 0;
-    for (int i = 0; i < MANY; i++) {
-        void *ret;
-        pthread_join(th[i], &ret);
-        bad += ret != NULL;
-    }
+    CU_ASSERT_EQUAL(crowd_leave(&c, th), 0);
     pthread_join(wt, NULL);
-    CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(mcpauth__rcu_readers(r), 0);
     obj_free(w.got);
-    pthread_barrier_destroy(&c.held);
-    pthread_barrier_destroy(&c.release);
 }
 
 static void test_more_threads_than_slots(void)
@@ -316,14 +330,8 @@ __attribute__((unused)) static void test_fork_frees_other_threads_slots(void)
     mcpauth_rcu r;
     mcpauth__rcu_init(&r, obj_new(1));
     crowd c;
-    c.r = &r;
-    atomic_init(&c.shared, 0);
-    pthread_barrier_init(&c.held, NULL, MANY + 1);
-    pthread_barrier_init(&c.release, NULL, MANY + 1);
     pthread_t th[MANY];
-    for (int i = 0; i < MANY; i++)
-        pthread_create(&th[i], NULL, crowd_main, &c);
-    pthread_barrier_wait(&c.held);
+    crowd_enter(&c, &r, th);
     CU_ASSERT(atomic_load(&c.shared) > 0); /* every owned slot is taken */
     pid_t pid = fork();
     if (pid == 0) {
@@ -340,11 +348,7 @@ __attribute__((unused)) static void test_fork_frees_other_threads_slots(void)
     int status = -1;
     waitpid(pid, &status, 0);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    pthread_barrier_wait(&c.release);
-    for (int i = 0; i < MANY; i++)
-        pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&c.held);
-    pthread_barrier_destroy(&c.release);
+    CU_ASSERT_EQUAL(crowd_leave(&c, th), 0);
     obj_free(mcpauth__rcu_swap(&r, NULL));
     mcpauth__rcu_destroy(&r);
 }
