@@ -179,8 +179,15 @@ mcpauth_status mcpauth_reload(mcpauth *a, mcpauth_error *err)
         emit_simple(mcpauth__rcu_peek(&a->current), "policy.reload_failed",
                     err ? err->message : mcpauth_status_str(st));
     } else {
-        mcpauth_stack *old = mcpauth__rcu_swap(&a->current, next);
-        mcpauth__stack_free(old);
+        int reclaim;
+        mcpauth_stack *old = mcpauth__rcu_swap(&a->current, next, &reclaim);
+        if (reclaim)
+            mcpauth__stack_free(old);
+        else if (a->log) /* a check may still hold it: kept, not freed */
+            a->log(a->log_arg, MCPAUTH_LOG_ERROR,
+                   "reload: membarrier(2) was refused, so the previous policy "
+                   "is kept in memory rather than freed under a check; allow "
+                   "membarrier in the seccomp filter (docs/embedding.md)");
         emit_simple(next, "policy.loaded", a->path ? a->path : "<string>");
     }
     pthread_mutex_unlock(&a->reload_lock);
@@ -239,7 +246,9 @@ void mcpauth_close(mcpauth *a)
 {
     if (!a)
         return;
-    mcpauth__stack_free(mcpauth__rcu_swap(&a->current, NULL));
+    /* No check may run any more (mcpauth.h), whatever the wait says. */
+    int reclaim;
+    mcpauth__stack_free(mcpauth__rcu_swap(&a->current, NULL, &reclaim));
     mcpauth__rcu_destroy(&a->current);
     api_free(a);
 }

@@ -379,11 +379,18 @@ void mcpauth__store_install(mcpauth_store *s, mcpauth__snap *next)
 {
     /* Publish first so requests see the new keys at once; the old snapshot
      * stays alive (our reference) for the diff. */
-    mcpauth__snap *old = mcpauth__rcu_swap(&s->rcu, next);
+    int reclaim;
+    mcpauth__snap *old = mcpauth__rcu_swap(&s->rcu, next, &reclaim);
     store_hint(s, next);
     if (old && s->opts.on_change)
         diff_snaps(s, old, next);
-    mcpauth__snap_unref(old);
+    if (reclaim)
+        mcpauth__snap_unref(old);
+    else if (old) /* a verification may still hold it: kept, not freed */
+        store_log(s, 0, "membarrier(2) was refused, so the previous key store "
+                        "is kept in memory rather than freed under a "
+                        "verification; allow membarrier in the seccomp filter "
+                        "(docs/embedding.md)");
 }
 
 /* ---- reloading ---------------------------------------------------------- */
@@ -577,7 +584,8 @@ void mcpauth_store_close(mcpauth_store *s)
         close(s->wake[0]);
         close(s->wake[1]);
     }
-    mcpauth__snap_unref(mcpauth__rcu_swap(&s->rcu, NULL));
+    int reclaim; /* no verification may run any more (store.h) */
+    mcpauth__snap_unref(mcpauth__rcu_swap(&s->rcu, NULL, &reclaim));
     mcpauth__rcu_destroy(&s->rcu);
     pthread_mutex_destroy(&s->reload_mu);
     free(s->path);

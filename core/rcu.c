@@ -62,8 +62,11 @@ static void rcu_slot_free(void *arg)
 }
 
 /* In a child after fork only the forking thread lives on: the other
- * threads' slots are free again (their counts stay, as at any exit). The
- * table is held across the fork so that the child's copy is whole. */
+ * threads' slots are free again. Their counts stay, as at any exit: a
+ * section another thread was in at the fork never ends in the child, so
+ * a reload there would wait for ever (as before this scheme); fork while
+ * no check runs (docs/embedding.md). The table is held across the fork so
+ * that the child's copy is whole. */
 static void rcu_fork_prepare(void)
 {
     pthread_mutex_lock(&rcu_slot_mu);
@@ -93,7 +96,11 @@ static void rcu_setup(void)
 /* The key's destructor must not outlive the library's code. */
 __attribute__((destructor)) static void rcu_teardown(void)
 {
-    if (rcu_slot_key_ok)
+    pthread_mutex_lock(&rcu_slot_mu);
+    int had = rcu_slot_key_ok;
+    rcu_slot_key_ok = 0; /* threads that claim a slot now share one */
+    pthread_mutex_unlock(&rcu_slot_mu);
+    if (had)
         pthread_key_delete(rcu_slot_key);
 }
 
@@ -141,6 +148,7 @@ void mcpauth__rcu_init(mcpauth_rcu *r, void *initial)
     atomic_init(&r->ptr, initial);
     atomic_init(&r->epoch, 0);
     pthread_mutex_init(&r->writer, NULL);
+    r->unwaited = 0;
     for (unsigned i = 0; i < MCPAUTH_RCU_SLOTS; i++) {
         for (int p = 0; p < 2; p++) {
             atomic_init(&r->slots[i].own[p], 0);
@@ -156,8 +164,9 @@ void mcpauth__rcu_destroy(mcpauth_rcu *r)
 
 /* Add d to a counter only this thread writes: a load and a store, no
  * locked instruction. Release, so that what the section read comes before
- * its end for a writer that sees the count drop. */
-static void rcu_own_add(atomic_long *c, long d)
+ * its end for a writer that sees the count drop. Unsigned: counts wrap
+ * (foreign releases only ever add) and only their difference is read. */
+static void rcu_own_add(atomic_ulong *c, unsigned long d)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
                           memory_order_release);
@@ -171,19 +180,23 @@ static void rcu_own_add(atomic_long *c, long d)
  * anyway, other threads counting there too) orders the two. */
 static int rcu_enter(mcpauth_rcu *r, mcpauth_rcu_slot *sl, unsigned e, int shared)
 {
-    atomic_long *c = &sl->own[e & 1];
+    atomic_ulong *c = &sl->own[e & 1];
     if (shared || !rcu_asym) {
         atomic_fetch_add(c, 1);
     } else {
         rcu_own_add(c, 1);
         atomic_signal_fence(memory_order_seq_cst);
     }
-    if (atomic_load_explicit(&r->epoch, memory_order_acquire) == e)
+    /* seq_cst, like the add and the writer's flip and count loads: with
+     * acquire loads C11 (and ARM's LDAPR, POWER) would let the reader
+     * and the writer both read the other's old value. A plain load on
+     * x86 either way. */
+    if (atomic_load(&r->epoch) == e)
         return 1;
     if (shared)
         atomic_fetch_sub_explicit(c, 1, memory_order_release);
     else
-        rcu_own_add(c, -1);
+        rcu_own_add(c, (unsigned long)-1);
     return 0;
 }
 
@@ -211,7 +224,7 @@ void mcpauth__rcu_unlock(mcpauth_rcu *r, const mcpauth_rcu_ticket *t)
     if (t->slot == MCPAUTH_RCU_SHARED)
         atomic_fetch_sub_explicit(&sl->own[t->phase], 1, memory_order_release);
     else if (t->slot == rcu_thread_slot)
-        rcu_own_add(&sl->own[t->phase], -1);
+        rcu_own_add(&sl->own[t->phase], (unsigned long)-1);
     else
         atomic_fetch_add_explicit(&sl->foreign[t->phase], 1, memory_order_release);
 }
@@ -224,8 +237,8 @@ void mcpauth__rcu_unlock(mcpauth_rcu *r, const mcpauth_rcu_ticket *t)
  * the sections still open. */
 static long rcu_slot_readers(mcpauth_rcu_slot *sl, unsigned phase)
 {
-    long own = atomic_load_explicit(&sl->own[phase], memory_order_acquire);
-    return own - atomic_load_explicit(&sl->foreign[phase], memory_order_acquire);
+    unsigned long own = atomic_load(&sl->own[phase]);
+    return (long)(own - atomic_load(&sl->foreign[phase]));
 }
 
 static void rcu_wait_phase(mcpauth_rcu *r, unsigned phase)
@@ -237,13 +250,18 @@ static void rcu_wait_phase(mcpauth_rcu *r, unsigned phase)
 
 /* Make every reader's count stored before the epoch flip visible here, or
  * have the reader see the flip: a full barrier on every running thread
- * of the process. Without membarrier, the readers' fences and the flip's
- * locked add do that. 0, or -1 when no barrier could be had: membarrier
- * worked when registered, so this is for a kernel that takes it away
- * later, and then nothing tells whether a reader still holds the old
- * pointer. */
+ * of the process. Without membarrier, the readers' locked adds and the
+ * flip's do that. 0, or -1 when no barrier could be had: membarrier was
+ * registered, so this is a seccomp filter installed since (docs/
+ * embedding.md), or the kernel out of memory. */
+static int rcu_fail_barriers; /* tests: barriers to refuse (writer lock) */
+
 static int rcu_barrier(void)
 {
+    if (rcu_fail_barriers > 0) {
+        rcu_fail_barriers--;
+        return -1;
+    }
     if (!rcu_asym)
         return 0;
     if (rcu_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
@@ -251,17 +269,44 @@ static int rcu_barrier(void)
     return rcu_membarrier(MEMBARRIER_CMD_GLOBAL) == 0 ? 0 : -1;
 }
 
-void *mcpauth__rcu_swap(mcpauth_rcu *r, void *next)
+/* Flip the phase and wait for the old one to drain; 0, or -1 (nothing
+ * waited for) when no barrier could be had. */
+static int rcu_flip_wait(mcpauth_rcu *r)
+{
+    unsigned e = atomic_fetch_add(&r->epoch, 1);
+    if (rcu_barrier() != 0)
+        return -1;
+    rcu_wait_phase(r, e & 1);
+    return 0;
+}
+
+/* Wait until no reader can hold a pointer published before this call.
+ * After a failed barrier either phase may hold such readers, so two flips
+ * are needed before anything is safe again. Writer lock held. */
+static int rcu_synchronize(mcpauth_rcu *r)
+{
+    for (int flips = r->unwaited ? 2 : 1; flips > 0; flips--) {
+        if (rcu_flip_wait(r) != 0) {
+            r->unwaited = 1;
+            return -1;
+        }
+    }
+    r->unwaited = 0;
+    return 0;
+}
+
+void *mcpauth__rcu_swap(mcpauth_rcu *r, void *next, int *reclaim)
 {
     pthread_mutex_lock(&r->writer);
     void *prev = atomic_exchange(&r->ptr, next);
-    unsigned e = atomic_fetch_add(&r->epoch, 1);
-    if (rcu_barrier() == 0)
-        rcu_wait_phase(r, e & 1);
-    else
-        prev = NULL; /* leaked rather than freed under a reader */
+    *reclaim = rcu_synchronize(r) == 0;
     pthread_mutex_unlock(&r->writer);
     return prev;
+}
+
+void mcpauth__rcu_fail_barriers(int n)
+{
+    rcu_fail_barriers = n;
 }
 
 void *mcpauth__rcu_peek(mcpauth_rcu *r)

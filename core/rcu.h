@@ -3,8 +3,9 @@
  *
  * Readers (every mcpauth_check) count themselves in a slot that is, for
  * the first MCPAUTH_RCU_SLOTS - 1 threads alive at once, their thread's
- * own: entering and leaving a read section is then two plain stores, with
- * no locked instruction. Writers (reloads) publish a new pointer, then
+ * own: where the kernel has membarrier(2), entering and leaving a read
+ * section is then two plain stores, with no locked instruction (without
+ * it, entering takes one). Writers (reloads) publish a new pointer, then
  * wait until no reader can still hold the old one. Readers never wait for
  * a writer, so a slow reload cannot stall a request.
  */
@@ -28,15 +29,16 @@
  * other hot field's line, whatever the alignment. */
 typedef struct mcpauth_rcu_slot {
     char before[64];
-    atomic_long own[2];
-    atomic_long foreign[2];
-    char after[64 - 4 * sizeof(atomic_long)];
+    atomic_ulong own[2];
+    atomic_ulong foreign[2];
+    char after[64 - 4 * sizeof(atomic_ulong)];
 } mcpauth_rcu_slot;
 
 typedef struct mcpauth_rcu {
     _Atomic(void *) ptr;
     atomic_uint epoch;
     pthread_mutex_t writer;
+    int unwaited; /* a swap could not wait (writer lock) */
     mcpauth_rcu_slot slots[MCPAUTH_RCU_SLOTS];
 } mcpauth_rcu;
 
@@ -52,10 +54,11 @@ void mcpauth__rcu_destroy(mcpauth_rcu *r);
 void *mcpauth__rcu_lock(mcpauth_rcu *r, mcpauth_rcu_ticket *t);
 void mcpauth__rcu_unlock(mcpauth_rcu *r, const mcpauth_rcu_ticket *t);
 /* Publish `next` and wait for readers of the previous pointer to leave;
- * returns the previous pointer, now safe to free (NULL, and the previous
- * one kept, in the one case where the wait cannot be made safe: see
- * rcu_barrier in rcu.c). */
-void *mcpauth__rcu_swap(mcpauth_rcu *r, void *next);
+ * returns the previous pointer. *reclaim is 1 when it may now be freed,
+ * 0 when the wait could not be made safe (membarrier refused since the
+ * first rcu was set up: see rcu_barrier in rcu.c): the caller may still
+ * read it, but must keep it. */
+void *mcpauth__rcu_swap(mcpauth_rcu *r, void *next, int *reclaim);
 /* The current pointer, for the writer side only. */
 void *mcpauth__rcu_peek(mcpauth_rcu *r);
 
@@ -66,5 +69,8 @@ int mcpauth__rcu_asymmetric(void);
 /* For tests, before any rcu is used: order entries by fences, as on a
  * kernel without membarrier. */
 void mcpauth__rcu_use_fences(void);
+/* For tests, with no swap running: the next n barriers fail, as when a
+ * seccomp filter refuses membarrier. */
+void mcpauth__rcu_fail_barriers(int n);
 
 #endif
