@@ -23,7 +23,7 @@ typedef struct mcpauth__arena_block {
 
 typedef struct mcpauth__arena {
     mcpauth__arena_block *head;
-    size_t first; /* the smallest block to open next; 0: 64 KiB */
+    size_t min_block; /* the smallest block to open next; 0: 64 KiB */
 } mcpauth__arena;
 
 /* Expect strings from up to `bytes` of text: from a huge page's worth on,

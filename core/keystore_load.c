@@ -21,7 +21,7 @@
 /* Blocks double from 64 KiB up to a huge page: a small store stays small,
  * and a large one's strings lie in huge pages (mcpauth__bulk_alloc).
  * Performance: once the loader has said how much text is coming
- * (mcpauth__arena_expect, which sets `first`), a large store's next block
+ * (mcpauth__arena_expect, which sets `min_block`), a large store's next block
  * is a huge page. Doubling from 64 KiB left the first ~2 MiB of each
  * piece's strings (docs/keys.md: a large file is parsed in up to four
  * pieces) in small pages, and the fetch of a key's strings at
@@ -33,8 +33,8 @@ static mcpauth__arena_block *arena_block_new(const mcpauth__arena *a, size_t n)
     const mcpauth__arena_block *prev = a->head;
     size_t hdr = sizeof(mcpauth__arena_block);
     size_t total = prev ? 2 * (hdr + prev->cap) : 65536;
-    if (total < a->first)
-        total = a->first; /* the prefix may have opened a small block first */
+    if (total < a->min_block)
+        total = a->min_block; /* the prefix may have opened a small block first */
     if (total > MCPAUTH__BULK_HUGE)
         total = MCPAUTH__BULK_HUGE;
     if (n > total - hdr) {
@@ -51,7 +51,7 @@ static mcpauth__arena_block *arena_block_new(const mcpauth__arena *a, size_t n)
 void mcpauth__arena_expect(mcpauth__arena *a, size_t bytes)
 {
     if (bytes >= MCPAUTH__BULK_HUGE)
-        a->first = MCPAUTH__BULK_HUGE;
+        a->min_block = MCPAUTH__BULK_HUGE;
 }
 
 void *mcpauth__arena_alloc(mcpauth__arena *a, size_t n)
