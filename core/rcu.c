@@ -248,14 +248,14 @@ static void rcu_wait_phase(mcpauth_rcu *r, unsigned phase)
             sched_yield();
 }
 
+static int rcu_fail_barriers; /* tests: barriers to refuse (writer lock) */
+
 /* Make every reader's count stored before the epoch flip visible here, or
  * have the reader see the flip: a full barrier on every running thread
  * of the process. Without membarrier, the readers' locked adds and the
  * flip's do that. 0, or -1 when no barrier could be had: membarrier was
  * registered, so this is a seccomp filter installed since (docs/
  * embedding.md), or the kernel out of memory. */
-static int rcu_fail_barriers; /* tests: barriers to refuse (writer lock) */
-
 static int rcu_barrier(void)
 {
     if (rcu_fail_barriers > 0) {
